@@ -1,0 +1,3 @@
+"""leaksentry: early warning when an organisation's sealed briefs show up in public."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,168 @@
+"""Brief files (TOML, JSON, JSON Lines): reading, validation, sealing and opening.
+
+Error messages name the file, the line or entry, the field and what is wrong, and never
+echo a sealed value (summary, details).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+from leaksentry.errors import BriefError
+from leaksentry.records import Brief, parse_iso_date
+from leaksentry.store import now
+from leaksentry.vault import Vault
+
+BRIEF_KEYS = {"id", "codename", "summary", "details", "active_from", "active_until", "recipients"}
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+def read_brief_file(path: str | Path, strict: bool = True) -> list[Brief]:
+    """Every brief in a file; raises BriefError on the first problem, before anything is stored.
+
+    strict: unknown keys are errors (catches typos such as 'detail'); the backtest reads
+    evaluation files with extra keys and passes strict=False.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise BriefError(f"{path}: file not found")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise BriefError(f"{path}: not UTF-8 text") from None
+    suffix = path.suffix.lower()
+    if suffix == ".toml":
+        entries = _toml_entries(path, text)
+    elif suffix in (".jsonl", ".ndjson"):
+        entries = _jsonl_entries(path, text)
+    elif suffix == ".json":
+        entries = _json_entries(path, text)
+    else:
+        raise BriefError(f"{path}: unknown brief file type; use .toml, .json or .jsonl")
+    if not entries:
+        raise BriefError(f"{path}: no brief in the file")
+    briefs = [validate_brief(raw, where, strict) for where, raw in entries]
+    seen: set[str] = set()
+    for brief, (where, _) in zip(briefs, entries, strict=True):
+        if brief.id in seen:
+            raise BriefError(f"{where}: field 'id': {brief.id!r} appears twice in the file")
+        seen.add(brief.id)
+    return briefs
+
+
+def _toml_entries(path: Path, text: str) -> list[tuple[str, dict]]:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise BriefError(f"{path}: not valid TOML: {exc}") from None
+    if "brief" in data and isinstance(data["brief"], list):
+        return [(f"{path} [[brief]] #{n}", raw) for n, raw in enumerate(data["brief"], 1)]
+    return [(str(path), data)]
+
+
+def _json_entries(path: Path, text: str) -> list[tuple[str, dict]]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BriefError(f"{path} line {exc.lineno}: not valid JSON: {exc.msg}") from None
+    if isinstance(data, list):
+        return [(f"{path} entry #{n}", raw) for n, raw in enumerate(data, 1)]
+    return [(str(path), data)]
+
+
+def _jsonl_entries(path: Path, text: str) -> list[tuple[str, dict]]:
+    entries = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            entries.append((f"{path} line {number}", json.loads(line)))
+        except json.JSONDecodeError as exc:
+            raise BriefError(f"{path} line {number}: not valid JSON: {exc.msg}") from None
+    return entries
+
+
+def validate_brief(raw, where: str, strict: bool = True) -> Brief:
+    """Check one brief's fields and build it; messages never quote sealed values."""
+    if not isinstance(raw, dict):
+        raise BriefError(f"{where}: a brief must be an object/table with fields {sorted(BRIEF_KEYS)}")
+    if isinstance(raw.get("id"), int) and not isinstance(raw.get("id"), bool):
+        raw = raw | {"id": str(raw["id"])}
+    if "id" in raw and isinstance(raw["id"], str):
+        where = f"{where} (brief {raw['id']!r})"
+    unknown = set(raw) - BRIEF_KEYS
+    if strict and unknown:
+        raise BriefError(f"{where}: unknown field(s) {sorted(unknown)}; known: {sorted(BRIEF_KEYS)}")
+    for key in ("id", "codename", "summary"):
+        if not isinstance(raw.get(key), str) or not raw[key].strip():
+            raise BriefError(f"{where}: field '{key}' is required and must be non-empty text")
+    details = raw.get("details", [])
+    if not isinstance(details, list) or not all(isinstance(d, str) and d.strip() for d in details):
+        raise BriefError(f"{where}: field 'details' must be a list of non-empty strings")
+    recipients = raw.get("recipients", [])
+    if not isinstance(recipients, list):
+        raise BriefError(f"{where}: field 'recipients' must be a list of email addresses")
+    for address in recipients:
+        if not isinstance(address, str) or not _EMAIL.match(address):
+            raise BriefError(f"{where}: field 'recipients': {address!r} is not an email address")
+    window = {}
+    for key in ("active_from", "active_until"):
+        value = raw.get(key)
+        if value in (None, ""):
+            window[key] = None
+            continue
+        value = value.isoformat() if hasattr(value, "isoformat") else value  # TOML dates
+        if not isinstance(value, str) or parse_iso_date(value) is None:
+            raise BriefError(f"{where}: field '{key}' must be an ISO date such as 2026-12-01")
+        window[key] = value[:10]
+    if window["active_from"] and window["active_until"]:
+        if window["active_from"] > window["active_until"]:
+            raise BriefError(f"{where}: field 'active_until' is before 'active_from'")
+    return Brief(
+        id=raw["id"].strip(),
+        codename=raw["codename"].strip(),
+        summary=raw["summary"].strip(),
+        details=[d.strip() for d in details],
+        recipients=list(recipients),
+        **window,
+    )
+
+
+def brief_context(brief_id: str) -> str:
+    """Associated data binding a sealed value to its brief."""
+    return f"brief:{brief_id}"
+
+
+def seal_brief(brief: Brief, vault: Vault) -> dict:
+    """The stored row: codename, window and recipients plain; summary and details sealed."""
+    sealed = vault.seal_json(
+        {"summary": brief.summary, "details": brief.details}, brief_context(brief.id)
+    )
+    return {
+        "id": brief.id,
+        "codename": brief.codename,
+        "active_from": brief.active_from,
+        "active_until": brief.active_until,
+        "recipients": json.dumps(brief.recipients),
+        "status": "active",
+        "sealed": sealed,
+        "added_at": now(),
+        "retired_at": None,
+    }
+
+
+def open_brief(row: dict, vault: Vault) -> Brief:
+    """Decrypt a stored row into a Brief held in memory only."""
+    secret = vault.open_json(row["sealed"], brief_context(row["id"]))
+    return Brief(
+        id=row["id"],
+        codename=row["codename"],
+        summary=secret["summary"],
+        details=list(secret["details"]),
+        active_from=row["active_from"],
+        active_until=row["active_until"],
+        recipients=json.loads(row["recipients"] or "[]"),
+    )

@@ -1,0 +1,197 @@
+"""Settings in layers: defaults, one TOML file, then environment variables.
+
+Lookup of the file: ``--config FILE``, else ``LEAKSENTRY_CONFIG``, else ``./leaksentry.toml``
+when present, else defaults only. Relative paths in a file resolve against that file's folder
+(without a file, against the current folder). Environment variables override secrets and a few
+paths: ``LEAKSENTRY_KEY`` (the key itself), ``LEAKSENTRY_SMTP_USER``,
+``LEAKSENTRY_SMTP_PASSWORD``, ``LEAKSENTRY_DATABASE``, ``LEAKSENTRY_MODEL``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from leaksentry.errors import ConfigError
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+SOURCE_KINDS = ("feed",)
+TOP_LEVEL_KEYS = {"database", "key_file", "model", "smtp", "source", "sources", "matcher", "log_file"}
+SMTP_KEYS = {"host", "port", "security", "user", "password", "sender", "timeout", "recipients"}
+SOURCE_KEYS = {"name", "kind", "url", "every", "enabled"}
+SMTP_SECURITY = ("none", "starttls", "ssl")
+_INTERVAL = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+@dataclass
+class SmtpSettings:
+    host: str = "127.0.0.1"
+    port: int = 25
+    security: str = "none"  # none | starttls | ssl
+    user: str | None = None
+    password: str | None = None
+    sender: str = "leaksentry@localhost"
+    timeout: float = 30.0
+    recipients: list[str] = field(default_factory=list)  # default recipients, beside each brief's
+
+
+@dataclass
+class Source:
+    name: str
+    kind: str
+    url: str
+    every: int = 600  # seconds
+    enabled: bool = True
+
+
+@dataclass
+class Config:
+    path: Path | None
+    database: Path
+    key_file: Path
+    model: str = DEFAULT_MODEL
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    sources: list[Source] = field(default_factory=list)
+    sources_file: Path | None = None
+    matcher: dict = field(default_factory=dict)
+    log_file: Path | None = None
+
+    def source(self, name: str) -> Source:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        known = ", ".join(s.name for s in self.sources) or "none configured"
+        raise ConfigError(f"no source named {name!r} (known: {known})")
+
+
+def parse_interval(value, where: str) -> int:
+    """'10m' -> 600. Accepts s, m, h, d suffixes or plain seconds."""
+    match = _INTERVAL.match(str(value))
+    if not match or int(match.group(1)) == 0:
+        raise ConfigError(f"{where}: 'every' must look like 30s, 10m, 1h or 1d, not {value!r}")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def load_config(path: str | os.PathLike | None = None, env: dict | None = None) -> Config:
+    """Read the configuration: explicit path, LEAKSENTRY_CONFIG, ./leaksentry.toml, defaults."""
+    env = os.environ if env is None else env
+    chosen = path or env.get("LEAKSENTRY_CONFIG")
+    if not chosen and Path("leaksentry.toml").is_file():
+        chosen = "leaksentry.toml"
+    if chosen:
+        file = Path(chosen).expanduser().resolve()
+        data = _read_toml(file)
+        base = file.parent
+    else:
+        file, data, base = None, {}, Path.cwd()
+    return _build(file, data, base, env)
+
+
+def _read_toml(file: Path) -> dict:
+    if not file.is_file():
+        raise ConfigError(f"{file}: configuration file not found")
+    try:
+        return tomllib.loads(file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{file}: not UTF-8 text") from None
+
+
+def _build(file: Path | None, data: dict, base: Path, env) -> Config:
+    where = str(file) if file else "defaults"
+    unknown = set(data) - TOP_LEVEL_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}; known: {sorted(TOP_LEVEL_KEYS)}")
+
+    def resolve(value, default: str) -> Path:
+        return (base / Path(str(value or default)).expanduser()).resolve()
+
+    config = Config(
+        path=file,
+        database=resolve(env.get("LEAKSENTRY_DATABASE") or data.get("database"), "data/leaksentry.db"),
+        key_file=resolve(data.get("key_file"), "data/leaksentry.key"),
+        model=str(env.get("LEAKSENTRY_MODEL") or data.get("model") or DEFAULT_MODEL),
+        smtp=_smtp(data.get("smtp", {}), where, env),
+        matcher=dict(data.get("matcher", {})),
+        log_file=resolve(data["log_file"], "") if data.get("log_file") else None,
+    )
+    if not isinstance(data.get("matcher", {}), dict):
+        raise ConfigError(f"{where}: [matcher] must be a table")
+    inline = data.get("source", [])
+    if "sources" in data:
+        if not isinstance(data["sources"], str):
+            raise ConfigError(f"{where}: 'sources' must be a path to a sources TOML file")
+        config.sources_file = resolve(data["sources"], "")
+        config.sources = load_sources(config.sources_file)
+    if inline:
+        config.sources += parse_sources(inline, where)
+    _check_unique(config.sources, where)
+    return config
+
+
+def _smtp(table, where: str, env) -> SmtpSettings:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: [smtp] must be a table")
+    unknown = set(table) - SMTP_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: [smtp] unknown key(s) {sorted(unknown)}; known: {sorted(SMTP_KEYS)}")
+    smtp = SmtpSettings(**table)
+    smtp.user = env.get("LEAKSENTRY_SMTP_USER") or smtp.user
+    smtp.password = env.get("LEAKSENTRY_SMTP_PASSWORD") or smtp.password
+    if smtp.security not in SMTP_SECURITY:
+        raise ConfigError(f"{where}: [smtp] security must be one of {SMTP_SECURITY}, not {smtp.security!r}")
+    if not isinstance(smtp.port, int) or not 0 < smtp.port < 65536:
+        raise ConfigError(f"{where}: [smtp] port must be a number from 1 to 65535, not {smtp.port!r}")
+    if not isinstance(smtp.recipients, list):
+        raise ConfigError(f"{where}: [smtp] recipients must be a list of email addresses")
+    return smtp
+
+
+def load_sources(file: Path) -> list[Source]:
+    """Read a sources file: ``[[source]]`` tables with name, kind, url, every, enabled."""
+    data = _read_toml(file)
+    unknown = set(data) - {"source"}
+    if unknown:
+        raise ConfigError(f"{file}: unknown key(s) {sorted(unknown)}; a sources file holds [[source]] tables")
+    sources = parse_sources(data.get("source", []), str(file))
+    _check_unique(sources, str(file))
+    return sources
+
+
+def parse_sources(entries, where: str) -> list[Source]:
+    if not isinstance(entries, list):
+        raise ConfigError(f"{where}: sources must be [[source]] tables")
+    return [_source(entry, f"{where}: source #{number}", ) for number, entry in enumerate(entries, 1)]
+
+
+def _source(entry: dict, where: str) -> Source:
+    if "name" in entry:
+        where = f"{where} ({entry['name']!r})"
+    for key in ("name", "kind", "url"):
+        if not isinstance(entry.get(key), str) or not entry[key].strip():
+            raise ConfigError(f"{where}: '{key}' is required and must be a non-empty string")
+    unknown = set(entry) - SOURCE_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}; known: {sorted(SOURCE_KEYS)}")
+    if entry["kind"] not in SOURCE_KINDS:
+        raise ConfigError(f"{where}: 'kind' must be one of {SOURCE_KINDS}, not {entry['kind']!r}")
+    if not re.match(r"^https?://", entry["url"]):
+        raise ConfigError(f"{where}: 'url' must start with http:// or https://, not {entry['url']!r}")
+    enabled = entry.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise ConfigError(f"{where}: 'enabled' must be true or false")
+    every = parse_interval(entry.get("every", "10m"), where)
+    return Source(name=entry["name"], kind=entry["kind"], url=entry["url"], every=every, enabled=enabled)
+
+
+def _check_unique(sources: list[Source], where: str) -> None:
+    seen = set()
+    for source in sources:
+        if source.name in seen:
+            raise ConfigError(f"{where}: two sources are named {source.name!r}; names must be unique")
+        seen.add(source.name)

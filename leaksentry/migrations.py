@@ -1,0 +1,138 @@
+"""The schema as numbered migrations, applied in order on first use of a database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+from sqlite_utils import Database
+
+MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = []
+
+
+def migration(function: Callable[[Database], None]) -> Callable[[Database], None]:
+    """Register a schema change; its name (m001_...) fixes its order."""
+    MIGRATIONS.append((function.__name__, function))
+    return function
+
+
+def migrate(db: Database) -> list[str]:
+    """Apply every migration not yet recorded in `_migrations`; return the names applied."""
+    db["_migrations"].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)
+    done = {row["name"] for row in db["_migrations"].rows}
+    applied = []
+    for name, function in sorted(MIGRATIONS):
+        if name in done:
+            continue
+        with db.atomic():
+            function(db)
+            db["_migrations"].insert(
+                {"name": name, "applied_at": datetime.now(timezone.utc).isoformat()}
+            )
+        applied.append(name)
+    return applied
+
+
+@migration
+def m001_create_tables(db: Database) -> None:
+    db["meta"].create({"key": str, "value": str}, pk="key")
+    db["sources"].create(
+        {
+            "name": str,
+            "kind": str,
+            "url": str,
+            "state": str,  # JSON: per-source crawl state (cursor, etag, ...)
+            "last_run_at": str,
+            "last_success_at": str,
+            "last_error": str,
+            "last_items": int,
+        },
+        pk="name",
+    )
+    db["items"].create(
+        {
+            "id": str,
+            "url": str,
+            "canonical_url": str,
+            "kind": str,
+            "source": str,
+            "published": str,
+            "title": str,
+            "text": str,
+            "lang": str,
+            "content_hash": str,
+            "fetched_at": str,
+            "matched_at": str,  # NULL until the matcher has seen the item
+        },
+        pk="id",
+    )
+    db["items"].create_index(["canonical_url"], unique=True)
+    db["items"].create_index(["content_hash"])
+    db["items"].create_index(["matched_at"])
+    db["briefs"].create(
+        {
+            "id": str,
+            "codename": str,
+            "active_from": str,
+            "active_until": str,
+            "recipients": str,  # JSON list
+            "status": str,  # active | retired
+            "sealed": bytes,  # summary and details, encrypted (see vault.py)
+            "added_at": str,
+            "retired_at": str,
+        },
+        pk="id",
+    )
+    db["brief_vectors"].create(
+        {"brief_id": str, "model": str, "sealed": bytes, "created_at": str},
+        pk=("brief_id", "model"),
+    )
+    db["embeddings"].create({"key": str, "vector": bytes}, pk="key")
+    db["matches"].create(
+        {
+            "id": int,
+            "brief_id": str,
+            "item_id": str,
+            "score": float,
+            "details_matched": str,  # JSON list of detail numbers (0-based indices)
+            "evidence": str,  # JSON list of public sentences
+            "alert": int,
+            "created_at": str,
+        },
+        pk="id",
+    )
+    db["matches"].create_index(["brief_id", "item_id"], unique=True)
+    db["alerts"].create(
+        {
+            "id": int,
+            "match_id": int,
+            "brief_id": str,
+            "item_id": str,
+            "recipients": str,  # JSON list
+            "subject": str,
+            "body_text": str,
+            "body_html": str,
+            "message_id": str,
+            "state": str,  # queued | sent | failed
+            "attempts": int,
+            "last_error": str,
+            "created_at": str,
+            "sent_at": str,
+        },
+        pk="id",
+    )
+    db["alerts"].create_index(["match_id"], unique=True)
+    db["alerts"].create_index(["state"])
+    db["runs"].create(
+        {
+            "id": int,
+            "job": str,
+            "source": str,
+            "started_at": str,
+            "finished_at": str,
+            "status": str,  # running | ok | error | interrupted
+            "count": int,
+            "error": str,
+        },
+        pk="id",
+    )

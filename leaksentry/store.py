@@ -1,0 +1,237 @@
+"""The SQLite store: every query leaksentry makes lives here (via sqlite-utils).
+
+WAL and a busy time-out let the CLI read and write while the service runs.
+Items are written before anything acts on them; the matcher's queue is simply
+the items whose ``matched_at`` is still NULL, so a killed run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+from sqlite_utils import Database
+
+from leaksentry.migrations import migrate
+from leaksentry.records import Item
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class Store:
+    """One SQLite file. Opening it applies pending migrations."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = Database(self.path)
+        self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        self.db.enable_wal()
+        migrate(self.db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- meta ---------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("select value from meta where key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db["meta"].upsert({"key": key, "value": value}, pk="key")
+
+    # -- items --------------------------------------------------------------
+    def has_url(self, canonical_url: str) -> bool:
+        return self._exists("select 1 from items where canonical_url = ?", canonical_url)
+
+    def has_content(self, content_hash: str) -> bool:
+        return self._exists("select 1 from items where content_hash = ?", content_hash)
+
+    def add_item(self, item: Item, canonical_url: str, content_hash: str) -> bool:
+        """Store a new item; False (and nothing written) when its URL or content is known."""
+        with self.db.atomic():
+            if self.has_url(canonical_url) or self.has_content(content_hash):
+                return False
+            row = item.to_dict() | {
+                "canonical_url": canonical_url,
+                "content_hash": content_hash,
+                "fetched_at": now(),
+                "matched_at": None,
+            }
+            self.db["items"].insert(row)
+        return True
+
+    def unmatched_items(self, limit: int = 500) -> list[Item]:
+        rows = self.db.query(
+            "select * from items where matched_at is null order by fetched_at, id limit ?", [limit]
+        )
+        return [Item.from_dict(row) for row in rows]
+
+    def items(self) -> Iterator[Item]:
+        for row in self.db.query("select * from items order by fetched_at, id"):
+            yield Item.from_dict(row)
+
+    def get_item(self, item_id: str) -> Item | None:
+        rows = list(self.db.query("select * from items where id = ?", [item_id]))
+        return Item.from_dict(rows[0]) if rows else None
+
+    def count(self, table: str) -> int:
+        return self.db[table].count
+
+    # -- briefs -------------------------------------------------------------
+    def add_briefs(self, rows: list[dict]) -> None:
+        """Insert or replace sealed brief rows, all or nothing."""
+        with self.db.atomic():
+            for row in rows:
+                self.db["briefs"].upsert(row, pk="id")
+                self.db.execute("delete from brief_vectors where brief_id = ?", [row["id"]])
+
+    def brief_rows(self, status: str | None = None) -> list[dict]:
+        sql, params = "select * from briefs", []
+        if status:
+            sql, params = sql + " where status = ?", [status]
+        return list(self.db.query(sql + " order by added_at, id", params))
+
+    def brief_row(self, brief_id: str) -> dict | None:
+        rows = list(self.db.query("select * from briefs where id = ?", [brief_id]))
+        return rows[0] if rows else None
+
+    def retire_brief(self, brief_id: str) -> bool:
+        cursor = self.db.execute(
+            "update briefs set status = 'retired', retired_at = ? where id = ? and status != 'retired'",
+            [now(), brief_id],
+        )
+        return cursor.rowcount > 0
+
+    def sealed_brief_vectors(self, brief_id: str, model: str) -> bytes | None:
+        row = self.db.execute(
+            "select sealed from brief_vectors where brief_id = ? and model = ?", [brief_id, model]
+        ).fetchone()
+        return row[0] if row else None
+
+    def put_sealed_brief_vectors(self, brief_id: str, model: str, sealed: bytes) -> None:
+        self.db["brief_vectors"].upsert(
+            {"brief_id": brief_id, "model": model, "sealed": sealed, "created_at": now()},
+            pk=("brief_id", "model"),
+        )
+
+    # -- public embeddings cache (item passages only; brief vectors are sealed) --
+    def get_vectors(self, keys: list[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, blob in self.db.execute(
+                f"select key, vector from embeddings where key in ({marks})", chunk
+            ):
+                found[key] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def put_vectors(self, vectors: dict[str, np.ndarray]) -> None:
+        rows = [
+            {"key": key, "vector": np.asarray(v, dtype=np.float32).tobytes()}
+            for key, v in vectors.items()
+        ]
+        with self.db.atomic():
+            self.db["embeddings"].upsert_all(rows, pk="key")
+
+    # -- matches and the alert outbox ---------------------------------------
+    def record_matches(self, matches: list[dict], alerts: list[dict], item_ids: Iterable[str]):
+        """Write matches, their queued alerts and the items' matched mark in one transaction."""
+        with self.db.atomic():
+            for match, alert in zip(matches, alerts, strict=True):
+                existing = self.db.execute(
+                    "select id from matches where brief_id = ? and item_id = ?",
+                    [match["brief_id"], match["item_id"]],
+                ).fetchone()
+                if existing:
+                    continue
+                match_id = self.db["matches"].insert(match | {"created_at": now()}).last_pk
+                if alert is not None:
+                    self.db["alerts"].insert(
+                        alert
+                        | {
+                            "match_id": match_id,
+                            "state": "queued",
+                            "attempts": 0,
+                            "created_at": now(),
+                        }
+                    )
+            stamp = now()
+            for item_id in item_ids:
+                self.db.execute("update items set matched_at = ? where id = ?", [stamp, item_id])
+
+    def queued_alerts(self) -> list[dict]:
+        return list(self.db.query("select * from alerts where state = 'queued' order by id"))
+
+    def alert_rows(self, state: str | None = None) -> list[dict]:
+        sql, params = "select * from alerts", []
+        if state:
+            sql, params = sql + " where state = ?", [state]
+        return list(self.db.query(sql + " order by id", params))
+
+    def mark_alert_sent(self, alert_id: int) -> None:
+        self.db.execute(
+            "update alerts set state = 'sent', sent_at = ?, attempts = attempts + 1, "
+            "last_error = null where id = ?",
+            [now(), alert_id],
+        )
+
+    def mark_alert_attempt_failed(self, alert_id: int, error: str, give_up_after: int) -> None:
+        """Count a failed attempt; after `give_up_after` attempts the alert is marked failed."""
+        self.db.execute(
+            "update alerts set attempts = attempts + 1, last_error = ?, "
+            "state = case when attempts + 1 >= ? then 'failed' else 'queued' end where id = ?",
+            [error, give_up_after, alert_id],
+        )
+
+    def match_rows(self) -> list[dict]:
+        return list(self.db.query("select * from matches order by id"))
+
+    # -- sources and runs ---------------------------------------------------
+    def source_state(self, name: str) -> dict:
+        row = self.db.execute("select state from sources where name = ?", [name]).fetchone()
+        return json.loads(row[0]) if row and row[0] else {}
+
+    def record_source_result(
+        self, name: str, kind: str, url: str, ok: bool, items: int, error: str | None = None
+    ) -> None:
+        stamp = now()
+        row = {"name": name, "kind": kind, "url": url, "last_run_at": stamp, "last_items": items}
+        if ok:
+            row |= {"last_success_at": stamp, "last_error": None}
+        else:
+            row |= {"last_error": error}
+        self.db["sources"].upsert(row, pk="name")
+
+    def source_rows(self) -> list[dict]:
+        return list(self.db.query("select * from sources order by name"))
+
+    def start_run(self, job: str, source: str | None = None) -> int:
+        return self.db["runs"].insert(
+            {"job": job, "source": source, "started_at": now(), "status": "running"}
+        ).last_pk
+
+    def finish_run(self, run_id: int, status: str, count: int = 0, error: str | None = None):
+        self.db["runs"].update(
+            run_id, {"finished_at": now(), "status": status, "count": count, "error": error}
+        )
+
+    def run_rows(self, limit: int = 50) -> list[dict]:
+        return list(self.db.query("select * from runs order by id desc limit ?", [limit]))
+
+    def _exists(self, sql: str, *params) -> bool:
+        return self.db.execute(sql, list(params)).fetchone() is not None

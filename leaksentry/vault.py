@@ -1,0 +1,128 @@
+"""Sealed storage: AES-256-GCM with a key kept outside the database.
+
+Every sealed value carries associated data naming what it is (e.g. ``brief:<id>``), so a
+ciphertext cannot be moved onto another brief. The key comes from ``LEAKSENTRY_KEY``
+(urlsafe base64 of 32 bytes) or from the key file (same text, mode 0600). The database
+holds a key check, so a wrong key is reported as such, never as garbage.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import stat
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from leaksentry.errors import VaultError
+
+FORMAT_VERSION = b"\x01"
+NONCE_BYTES = 12
+KEY_CHECK_META = "vault_key_check"
+KEY_CHECK_CONTEXT = "key-check"
+KEY_CHECK_PLAINTEXT = b"leaksentry key check v1"
+
+
+class Vault:
+    """Seal and open small values with one key."""
+
+    def __init__(self, key: bytes):
+        if len(key) != 32:
+            raise VaultError("the key must be 32 bytes (urlsafe base64 of 32 random bytes)")
+        self._aead = AESGCM(key)
+
+    def seal(self, plaintext: bytes, context: str) -> bytes:
+        nonce = os.urandom(NONCE_BYTES)
+        return FORMAT_VERSION + nonce + self._aead.encrypt(nonce, plaintext, context.encode())
+
+    def open(self, blob: bytes, context: str) -> bytes:
+        if not blob or blob[:1] != FORMAT_VERSION or len(blob) < 1 + NONCE_BYTES + 16:
+            raise VaultError(f"sealed value for {context} is damaged or not sealed by leaksentry")
+        nonce, body = blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :]
+        try:
+            return self._aead.decrypt(nonce, body, context.encode())
+        except InvalidTag:
+            raise VaultError(
+                f"sealed value for {context} does not open with this key "
+                "(wrong key, or the value was tampered with)"
+            ) from None
+
+    def seal_json(self, value, context: str) -> bytes:
+        return self.seal(json.dumps(value, ensure_ascii=False).encode(), context)
+
+    def open_json(self, blob: bytes, context: str):
+        return json.loads(self.open(blob, context))
+
+    def check_against(self, store) -> None:
+        """Bind the store to this key on first use; afterwards refuse any other key."""
+        check = store.get_meta(KEY_CHECK_META)
+        if check is None:
+            sealed = self.seal(KEY_CHECK_PLAINTEXT, KEY_CHECK_CONTEXT)
+            store.set_meta(KEY_CHECK_META, base64.b64encode(sealed).decode())
+            return
+        try:
+            self.open(base64.b64decode(check), KEY_CHECK_CONTEXT)
+        except VaultError:
+            raise VaultError(
+                f"this key does not open the database {store.path}: it was sealed with another "
+                "key. Use the key file made by `leaksentry init` for it (or LEAKSENTRY_KEY)."
+            ) from None
+
+
+def new_key() -> bytes:
+    return os.urandom(32)
+
+
+def encode_key(key: bytes) -> str:
+    return base64.urlsafe_b64encode(key).decode()
+
+
+def decode_key(text: str, where: str) -> bytes:
+    try:
+        key = base64.urlsafe_b64decode(text.strip().encode())
+    except (binascii.Error, ValueError):
+        raise VaultError(f"{where}: not a leaksentry key (expected urlsafe base64)") from None
+    if len(key) != 32:
+        raise VaultError(f"{where}: not a leaksentry key (expected 32 bytes, got {len(key)})")
+    return key
+
+
+def write_key_file(path: Path, key: bytes) -> None:
+    """Create the key file with mode 0600; never overwrite an existing key."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise VaultError(f"{path}: a key file already exists; refusing to overwrite it") from None
+    with os.fdopen(fd, "w") as handle:
+        handle.write(encode_key(key) + "\n")
+
+
+def load_key(key_file: Path, env: dict | None = None) -> bytes:
+    """The key from LEAKSENTRY_KEY, else from the key file (which must not be group/world readable)."""
+    env = os.environ if env is None else env
+    if env.get("LEAKSENTRY_KEY"):
+        return decode_key(env["LEAKSENTRY_KEY"], "LEAKSENTRY_KEY")
+    if not key_file.is_file():
+        raise VaultError(
+            f"{key_file}: key file not found. Run `leaksentry init` to create one, "
+            "or set LEAKSENTRY_KEY."
+        )
+    mode = stat.S_IMODE(key_file.stat().st_mode)
+    if mode & 0o077:
+        raise VaultError(
+            f"{key_file}: key file is readable by others (mode {mode:o}); "
+            f"run `chmod 600 {key_file}` and start again"
+        )
+    return decode_key(key_file.read_text(encoding="utf-8"), str(key_file))
+
+
+def open_vault(config, store, env: dict | None = None) -> Vault:
+    """The vault for this configuration, checked against the store's key check."""
+    vault = Vault(load_key(config.key_file, env))
+    vault.check_against(store)
+    return vault

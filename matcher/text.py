@@ -1,0 +1,67 @@
+"""Plain-text helpers: passages, normalised words and a detail's key terms."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-ZÀ-Þ0-9¿¡])")
+_WORD = re.compile(r"[a-z0-9]+(?:[.,:'][a-z0-9]+)*")
+MIN_PASSAGE_WORDS = 6
+MAX_PASSAGE_WORDS = 80
+
+STOPWORDS = frozenset(
+    """a an the and or but of to in on at by for from with without into onto over under after
+    before during until via per as is are was were be been being will would shall should can
+    could may might must do does did done has have had not no nor so than then that this these
+    those there their they them its it he she his her we our you your i me my who whom which what
+    when where why how all any both each few more most other some such only own same too very
+    just also off out up down again further once here about against between through above below
+    location start target resources arrests time date place unit plan client reason""".split()
+)
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: 'Calderón' and 'calderon' compare equal."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(fold(text))
+
+
+def sentences(text: str) -> list[str]:
+    """Split on line breaks and sentence ends; good enough for news and posts."""
+    out = []
+    for block in re.split(r"\n+", text or ""):
+        block = block.strip()
+        if block:
+            out.extend(s.strip() for s in _SENTENCE_END.split(block) if s.strip())
+    return out
+
+
+def passages(title: str, text: str) -> list[str]:
+    """Title plus sentence passages; very short sentences join the next, long ones are cut."""
+    result = [title.strip()] if title and title.strip() else []
+    pending = ""
+    for sentence in sentences(text):
+        pending = f"{pending} {sentence}".strip()
+        if len(pending.split()) < MIN_PASSAGE_WORDS:
+            continue
+        tokens = pending.split()
+        for start in range(0, len(tokens), MAX_PASSAGE_WORDS):
+            result.append(" ".join(tokens[start : start + MAX_PASSAGE_WORDS]))
+        pending = ""
+    if pending:
+        if result and len(result) > (1 if title else 0):
+            result[-1] = f"{result[-1]} {pending}"
+        else:
+            result.append(pending)
+    return result
+
+
+def key_terms(detail: str) -> set[str]:
+    """The specific words of a detail: names, numbers and rarer words, not filler."""
+    body = detail.split(":", 1)[1] if re.match(r"^[A-Za-z ]{2,20}:", detail) else detail
+    return {w for w in words(body) if w not in STOPWORDS and (len(w) > 3 or w.isdigit())}
