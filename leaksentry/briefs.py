@@ -88,14 +88,18 @@ def _jsonl_entries(path: Path, text: str) -> list[tuple[str, dict]]:
 def validate_brief(raw, where: str, strict: bool = True) -> Brief:
     """Check one brief's fields and build it; messages never quote sealed values."""
     if not isinstance(raw, dict):
-        raise BriefError(f"{where}: a brief must be an object/table with fields {sorted(BRIEF_KEYS)}")
+        raise BriefError(
+            f"{where}: a brief must be an object/table with fields {sorted(BRIEF_KEYS)}"
+        )
     if isinstance(raw.get("id"), int) and not isinstance(raw.get("id"), bool):
         raw = raw | {"id": str(raw["id"])}
     if "id" in raw and isinstance(raw["id"], str):
         where = f"{where} (brief {raw['id']!r})"
     unknown = set(raw) - BRIEF_KEYS
     if strict and unknown:
-        raise BriefError(f"{where}: unknown field(s) {sorted(unknown)}; known: {sorted(BRIEF_KEYS)}")
+        raise BriefError(
+            f"{where}: unknown field(s) {sorted(unknown)}; known: {sorted(BRIEF_KEYS)}"
+        )
     for key in ("id", "codename", "summary"):
         if not isinstance(raw.get(key), str) or not raw[key].strip():
             raise BriefError(f"{where}: field '{key}' is required and must be non-empty text")
@@ -118,9 +122,12 @@ def validate_brief(raw, where: str, strict: bool = True) -> Brief:
         if not isinstance(value, str) or parse_iso_date(value) is None:
             raise BriefError(f"{where}: field '{key}' must be an ISO date such as 2026-12-01")
         window[key] = value[:10]
-    if window["active_from"] and window["active_until"]:
-        if window["active_from"] > window["active_until"]:
-            raise BriefError(f"{where}: field 'active_until' is before 'active_from'")
+    if (
+        window["active_from"]
+        and window["active_until"]
+        and (window["active_from"] > window["active_until"])
+    ):
+        raise BriefError(f"{where}: field 'active_until' is before 'active_from'")
     return Brief(
         id=raw["id"].strip(),
         codename=raw["codename"].strip(),
@@ -166,3 +173,15 @@ def open_brief(row: dict, vault: Vault) -> Brief:
         active_until=row["active_until"],
         recipients=json.loads(row["recipients"] or "[]"),
     )
+
+
+def add_brief_files(store, vault: Vault, paths: list[str | Path]) -> list[Brief]:
+    """Validate every file first, then store all briefs sealed in one transaction."""
+    briefs = [brief for path in paths for brief in read_brief_file(path)]
+    seen: set[str] = set()
+    for brief in briefs:
+        if brief.id in seen:
+            raise BriefError(f"brief id {brief.id!r} appears in more than one file")
+        seen.add(brief.id)
+    store.add_briefs([seal_brief(brief, vault) for brief in briefs])
+    return briefs

@@ -19,7 +19,16 @@ from leaksentry.errors import ConfigError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 SOURCE_KINDS = ("feed",)
-TOP_LEVEL_KEYS = {"database", "key_file", "model", "smtp", "source", "sources", "matcher", "log_file"}
+TOP_LEVEL_KEYS = {
+    "database",
+    "key_file",
+    "model",
+    "smtp",
+    "source",
+    "sources",
+    "matcher",
+    "log_file",
+}
 SMTP_KEYS = {"host", "port", "security", "user", "password", "sender", "timeout", "recipients"}
 SOURCE_KEYS = {"name", "kind", "url", "every", "enabled"}
 SMTP_SECURITY = ("none", "starttls", "ssl")
@@ -106,14 +115,18 @@ def _build(file: Path | None, data: dict, base: Path, env) -> Config:
     where = str(file) if file else "defaults"
     unknown = set(data) - TOP_LEVEL_KEYS
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}; known: {sorted(TOP_LEVEL_KEYS)}")
+        raise ConfigError(
+            f"{where}: unknown key(s) {sorted(unknown)}; known: {sorted(TOP_LEVEL_KEYS)}"
+        )
 
     def resolve(value, default: str) -> Path:
         return (base / Path(str(value or default)).expanduser()).resolve()
 
     config = Config(
         path=file,
-        database=resolve(env.get("LEAKSENTRY_DATABASE") or data.get("database"), "data/leaksentry.db"),
+        database=resolve(
+            env.get("LEAKSENTRY_DATABASE") or data.get("database"), "data/leaksentry.db"
+        ),
         key_file=resolve(data.get("key_file"), "data/leaksentry.key"),
         model=str(env.get("LEAKSENTRY_MODEL") or data.get("model") or DEFAULT_MODEL),
         smtp=_smtp(data.get("smtp", {}), where, env),
@@ -139,14 +152,20 @@ def _smtp(table, where: str, env) -> SmtpSettings:
         raise ConfigError(f"{where}: [smtp] must be a table")
     unknown = set(table) - SMTP_KEYS
     if unknown:
-        raise ConfigError(f"{where}: [smtp] unknown key(s) {sorted(unknown)}; known: {sorted(SMTP_KEYS)}")
+        raise ConfigError(
+            f"{where}: [smtp] unknown key(s) {sorted(unknown)}; known: {sorted(SMTP_KEYS)}"
+        )
     smtp = SmtpSettings(**table)
     smtp.user = env.get("LEAKSENTRY_SMTP_USER") or smtp.user
     smtp.password = env.get("LEAKSENTRY_SMTP_PASSWORD") or smtp.password
     if smtp.security not in SMTP_SECURITY:
-        raise ConfigError(f"{where}: [smtp] security must be one of {SMTP_SECURITY}, not {smtp.security!r}")
+        raise ConfigError(
+            f"{where}: [smtp] security must be one of {SMTP_SECURITY}, not {smtp.security!r}"
+        )
     if not isinstance(smtp.port, int) or not 0 < smtp.port < 65536:
-        raise ConfigError(f"{where}: [smtp] port must be a number from 1 to 65535, not {smtp.port!r}")
+        raise ConfigError(
+            f"{where}: [smtp] port must be a number from 1 to 65535, not {smtp.port!r}"
+        )
     if not isinstance(smtp.recipients, list):
         raise ConfigError(f"{where}: [smtp] recipients must be a list of email addresses")
     return smtp
@@ -157,7 +176,9 @@ def load_sources(file: Path) -> list[Source]:
     data = _read_toml(file)
     unknown = set(data) - {"source"}
     if unknown:
-        raise ConfigError(f"{file}: unknown key(s) {sorted(unknown)}; a sources file holds [[source]] tables")
+        raise ConfigError(
+            f"{file}: unknown key(s) {sorted(unknown)}; a sources file holds [[source]] tables"
+        )
     sources = parse_sources(data.get("source", []), str(file))
     _check_unique(sources, str(file))
     return sources
@@ -166,7 +187,13 @@ def load_sources(file: Path) -> list[Source]:
 def parse_sources(entries, where: str) -> list[Source]:
     if not isinstance(entries, list):
         raise ConfigError(f"{where}: sources must be [[source]] tables")
-    return [_source(entry, f"{where}: source #{number}", ) for number, entry in enumerate(entries, 1)]
+    return [
+        _source(
+            entry,
+            f"{where}: source #{number}",
+        )
+        for number, entry in enumerate(entries, 1)
+    ]
 
 
 def _source(entry: dict, where: str) -> Source:
@@ -177,21 +204,29 @@ def _source(entry: dict, where: str) -> Source:
             raise ConfigError(f"{where}: '{key}' is required and must be a non-empty string")
     unknown = set(entry) - SOURCE_KEYS
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}; known: {sorted(SOURCE_KEYS)}")
+        raise ConfigError(
+            f"{where}: unknown key(s) {sorted(unknown)}; known: {sorted(SOURCE_KEYS)}"
+        )
     if entry["kind"] not in SOURCE_KINDS:
         raise ConfigError(f"{where}: 'kind' must be one of {SOURCE_KINDS}, not {entry['kind']!r}")
     if not re.match(r"^https?://", entry["url"]):
-        raise ConfigError(f"{where}: 'url' must start with http:// or https://, not {entry['url']!r}")
+        raise ConfigError(
+            f"{where}: 'url' must start with http:// or https://, not {entry['url']!r}"
+        )
     enabled = entry.get("enabled", True)
     if not isinstance(enabled, bool):
         raise ConfigError(f"{where}: 'enabled' must be true or false")
     every = parse_interval(entry.get("every", "10m"), where)
-    return Source(name=entry["name"], kind=entry["kind"], url=entry["url"], every=every, enabled=enabled)
+    return Source(
+        name=entry["name"], kind=entry["kind"], url=entry["url"], every=every, enabled=enabled
+    )
 
 
 def _check_unique(sources: list[Source], where: str) -> None:
     seen = set()
     for source in sources:
         if source.name in seen:
-            raise ConfigError(f"{where}: two sources are named {source.name!r}; names must be unique")
+            raise ConfigError(
+                f"{where}: two sources are named {source.name!r}; names must be unique"
+            )
         seen.add(source.name)

@@ -19,3 +19,7 @@ class VaultError(LeaksentryError):
 
 class DeliveryError(LeaksentryError):
     """Mail could not be handed to the SMTP server."""
+
+
+class SmtpUnavailable(DeliveryError):
+    """The SMTP server could not be reached or dropped the connection: retry later."""

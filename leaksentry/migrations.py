@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
@@ -26,9 +26,7 @@ def migrate(db: Database) -> list[str]:
             continue
         with db.atomic():
             function(db)
-            db["_migrations"].insert(
-                {"name": name, "applied_at": datetime.now(timezone.utc).isoformat()}
-            )
+            db["_migrations"].insert({"name": name, "applied_at": datetime.now(UTC).isoformat()})
         applied.append(name)
     return applied
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 
 @dataclass
@@ -64,7 +64,7 @@ class Brief:
         if published is None:
             return True
         start, until = self.window()
-        day = published.astimezone(timezone.utc).date()
+        day = published.astimezone(UTC).date()
         if until is not None and day > until:
             return False
         return not (start is not None and day < start)
@@ -105,7 +105,7 @@ def parse_iso_datetime(value: str | None) -> datetime | None:
     except ValueError:
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     return parsed
 
 

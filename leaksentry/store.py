@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +22,7 @@ BUSY_TIMEOUT_MS = 30_000
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class Store:
@@ -221,9 +221,11 @@ class Store:
         return list(self.db.query("select * from sources order by name"))
 
     def start_run(self, job: str, source: str | None = None) -> int:
-        return self.db["runs"].insert(
-            {"job": job, "source": source, "started_at": now(), "status": "running"}
-        ).last_pk
+        return (
+            self.db["runs"]
+            .insert({"job": job, "source": source, "started_at": now(), "status": "running"})
+            .last_pk
+        )
 
     def finish_run(self, run_id: int, status: str, count: int = 0, error: str | None = None):
         self.db["runs"].update(

@@ -126,3 +126,16 @@ def open_vault(config, store, env: dict | None = None) -> Vault:
     vault = Vault(load_key(config.key_file, env))
     vault.check_against(store)
     return vault
+
+
+def initialise(config, store) -> bool:
+    """Create the key file (unless LEAKSENTRY_KEY is set or one exists) and bind the store to it.
+
+    Returns True when a new key file was written.
+    """
+    created = False
+    if not os.environ.get("LEAKSENTRY_KEY") and not config.key_file.exists():
+        write_key_file(config.key_file, new_key())
+        created = True
+    open_vault(config, store)
+    return created

@@ -120,9 +120,10 @@ class Matcher:
         for j, terms in enumerate(pb.terms):
             best_passage = int(detail_sim[:, j].argmax())
             overlap = len(terms & pi.words) / len(terms) if terms else 0.0
-            strength = s.semantic_weight * float(detail_sim[best_passage, j]) + (
-                1 - s.semantic_weight
-            ) * overlap
+            strength = (
+                s.semantic_weight * float(detail_sim[best_passage, j])
+                + (1 - s.semantic_weight) * overlap
+            )
             strengths.append(strength)
             revealing.append(best_passage)
         matched = [j for j, v in enumerate(strengths) if v >= s.detail_threshold]

@@ -1,0 +1,419 @@
+"""The one entry point: ``leaksentry <command>``. Commands only parse, call the parts, and print.
+
+Library errors (LeaksentryError) become one clear line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from leaksentry import __version__
+from leaksentry.config import Config, load_config
+from leaksentry.errors import LeaksentryError
+
+CONFIG_HELP = "Configuration TOML file (also LEAKSENTRY_CONFIG; default ./leaksentry.toml)."
+
+
+class Group(click.Group):
+    """A click group that turns our own errors into one line and exit status 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except LeaksentryError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+def config_option(function):
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False),
+        envvar="LEAKSENTRY_CONFIG",
+        help=CONFIG_HELP,
+    )(function)
+
+
+def open_store(config: Config):
+    from leaksentry.store import Store
+
+    return Store(config.database)
+
+
+def open_store_and_vault(config: Config):
+    from leaksentry.vault import open_vault
+
+    store = open_store(config)
+    try:
+        return store, open_vault(config, store)
+    except LeaksentryError:
+        store.close()
+        raise
+
+
+def setup_logging(verbose: bool = False) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="leaksentry")
+def cli():
+    """leaksentry: know within minutes when a sealed brief shows up in public.
+
+    Crawls public news and social posts, compares each item with your sealed briefs, and
+    emails operators when an item appears to expose one.
+
+    \b
+    Start here:
+      leaksentry init --config leaksentry.toml
+      leaksentry brief add briefs/op.toml
+      leaksentry run
+    """
+
+
+# -- setup and briefs ---------------------------------------------------------------------------
+@cli.command()
+@config_option
+def init(config_path):
+    """Create the database and a key file (mode 0600).
+
+    LEAKSENTRY_KEY may supply the key instead of a file. An existing key is never overwritten.
+
+    Example: leaksentry init --config leaksentry.toml
+    """
+    from leaksentry.vault import initialise
+
+    config = load_config(config_path)
+    with open_store(config) as store:
+        created = initialise(config, store)
+    click.echo(f"database: {config.database}")
+    click.echo(f"key:      {config.key_file} ({'created' if created else 'existing'})")
+
+
+@cli.group(cls=Group)
+def brief():
+    """Add, list and retire sealed briefs."""
+
+
+@brief.command("add")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@config_option
+def brief_add(files, config_path):
+    """Add briefs from TOML, JSON or JSON Lines files; all are validated before any is stored.
+
+    Summary and details are sealed (encrypted) at rest. Adding a brief with a known id
+    replaces it.
+
+    Example: leaksentry brief add briefs/harbour.toml more.jsonl
+    """
+    from leaksentry.briefs import add_brief_files
+
+    config = load_config(config_path)
+    store, vault = open_store_and_vault(config)
+    with store:
+        briefs = add_brief_files(store, vault, list(files))
+    for added in briefs:
+        click.echo(f"sealed {added.id} {added.codename}")
+
+
+@brief.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Include retired briefs.")
+@config_option
+def brief_list(show_all, config_path):
+    """List briefs: id, codename, window and status (never the sealed text).
+
+    Example: leaksentry brief list --all
+    """
+    config = load_config(config_path)
+    with open_store(config) as store:
+        rows = store.brief_rows(None if show_all else "active")
+    if not rows:
+        click.echo("no briefs")
+    for row in rows:
+        window = f"{row['active_from'] or 'open'} .. {row['active_until'] or 'open'}"
+        click.echo(f"{row['id']:<16} {row['codename']:<20} {window:<24} {row['status']}")
+
+
+@brief.command("retire")
+@click.argument("brief_id")
+@config_option
+def brief_retire(brief_id, config_path):
+    """Stop monitoring a brief (its record and alerts are kept).
+
+    Example: leaksentry brief retire OP-2026-17
+    """
+    config = load_config(config_path)
+    with open_store(config) as store:
+        if store.brief_row(brief_id) is None:
+            raise click.ClickException(f"no brief with id {brief_id!r}")
+        changed = store.retire_brief(brief_id)
+    click.echo(f"retired {brief_id}" if changed else f"{brief_id} was already retired")
+
+
+# -- the cycle ----------------------------------------------------------------------------------
+@cli.command()
+@click.option("--source", "names", multiple=True, help="Only this source (repeatable).")
+@config_option
+def crawl(names, config_path):
+    """Run every enabled source once (or only the named ones) and store what is new.
+
+    Example: leaksentry crawl --source city-news
+    """
+    from leaksentry import jobs
+
+    config = load_config(config_path)
+    sources = [config.source(n) for n in names] or [s for s in config.sources if s.enabled]
+    if not sources:
+        raise click.ClickException("no sources configured: add [[source]] tables to the config")
+    click.echo(f"crawling {len(sources)} source(s)...", err=True)
+    with open_store(config) as store:
+        report = jobs.crawl(config, sources, store)
+    _print_crawl(report)
+    if report.errors and report.counts["stored"] == 0:
+        sys.exit(1)
+
+
+@cli.command()
+@config_option
+def match(config_path):
+    """Score every item not yet matched against the active briefs; queue alerts.
+
+    Example: leaksentry match
+    """
+    config = load_config(config_path)
+    store, vault = open_store_and_vault(config)
+    with store:
+        report = _match(config, store, vault)
+    click.echo(f"match: {report}")
+
+
+@cli.command()
+@config_option
+def send(config_path):
+    """Send queued alerts by SMTP; what fails stays queued for the next run.
+
+    Example: leaksentry send
+    """
+    from leaksentry import jobs
+
+    config = load_config(config_path)
+    with open_store(config) as store:
+        report = jobs.send_queued(config, store)
+    click.echo(f"send: {report}")
+    for error in report.errors:
+        click.echo(f"  {error}", err=True)
+
+
+@cli.command()
+@config_option
+def cycle(config_path):
+    """One full cycle now: crawl every enabled source, match, send.
+
+    Example: leaksentry cycle --config leaksentry.toml
+    """
+    from leaksentry import jobs
+
+    config = load_config(config_path)
+    store, vault = open_store_and_vault(config)
+    with store:
+        sources = [s for s in config.sources if s.enabled]
+        _print_crawl(jobs.crawl(config, sources, store))
+        click.echo(f"match: {_match(config, store, vault)}")
+        sent = jobs.send_queued(config, store)
+        click.echo(f"send: {sent}")
+        for error in sent.errors:
+            click.echo(f"  {error}", err=True)
+
+
+@cli.command()
+@click.option("-v", "--verbose", is_flag=True, help="Log every step (default: steps and errors).")
+@config_option
+def run(verbose, config_path):
+    """Run as a service: each source at its interval, then match, then send. Stop with Ctrl-C
+    or SIGTERM; the current step finishes or is abandoned without damage.
+
+    Example: leaksentry run --config /etc/leaksentry/leaksentry.toml
+    """
+    import scheduler
+
+    config = load_config(config_path)
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        filename=config.log_file,
+    )
+    logging.getLogger("apscheduler").setLevel(logging.INFO if verbose else logging.WARNING)
+    if not verbose:  # scheduler.py logs one line per failed job; the traceback only when verbose
+        logging.getLogger("apscheduler.executors").setLevel(logging.CRITICAL)
+    scheduler.serve(config)
+
+
+# -- inspection and files -----------------------------------------------------------------------
+@cli.command()
+@click.option(
+    "--state", type=click.Choice(["queued", "sent", "failed"]), help="Only alerts in this state."
+)
+@config_option
+def alerts(state, config_path):
+    """List alerts and their delivery state.
+
+    Example: leaksentry alerts --state queued
+    """
+    config = load_config(config_path)
+    with open_store(config) as store:
+        rows = store.alert_rows(state)
+        codenames = {row["id"]: row["codename"] for row in store.brief_rows()}
+    if not rows:
+        click.echo("no alerts")
+    for row in rows:
+        item = json.loads(row["recipients"])
+        line = (
+            f"{row['id']:>4} {row['state']:<7} tries {row['attempts']:<2} "
+            f"{codenames.get(row['brief_id'], row['brief_id']):<18} {row['subject']}"
+        )
+        click.echo(line)
+        if row["last_error"]:
+            click.echo(f"       last error: {row['last_error']}")
+        click.echo(f"       to: {', '.join(item)}  created {row['created_at']}")
+
+
+@cli.group(cls=Group)
+def export():
+    """Export stored data as JSON Lines."""
+
+
+@export.command("items")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Output .jsonl file.")
+@config_option
+def export_items(out, config_path):
+    """Write every stored item in the public Item format, one JSON object per line.
+
+    Example: leaksentry export items --out items.jsonl
+    """
+    config = load_config(config_path)
+    count = 0
+    with open_store(config) as store, Path(out).open("w", encoding="utf-8") as handle:
+        for item in store.items():
+            handle.write(json.dumps(item.to_dict(), ensure_ascii=False) + "\n")
+            count += 1
+    click.echo(f"wrote {count} items to {out}")
+
+
+@cli.group(cls=Group)
+def sources():
+    """Check the configured sources."""
+
+
+@sources.command("check")
+@config_option
+def sources_check(config_path):
+    """Validate the configuration and sources file without fetching anything.
+
+    Example: leaksentry sources check --config leaksentry.toml
+    """
+    config = load_config(config_path)
+    for source in config.sources:
+        state = "enabled" if source.enabled else "disabled"
+        click.echo(
+            f"{source.name:<20} {source.kind:<8} every {source.every:>5}s {state:<8} {source.url}"
+        )
+    click.echo(f"{len(config.sources)} source(s) OK")
+
+
+@cli.command()
+@click.option(
+    "--briefs",
+    "briefs_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Briefs file (.jsonl, .json or .toml).",
+)
+@click.option(
+    "--items",
+    "item_paths",
+    required=True,
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Items JSON Lines file (repeatable).",
+)
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Alerts JSONL out.")
+@click.option("--all-scores", is_flag=True, help="Write every scored pair with an 'alert' field.")
+@click.option("--model", help="Model name or folder (default: the configured model).")
+@config_option
+def backtest(briefs_path, item_paths, out, all_scores, model, config_path):
+    """Run the live decision over files, with no database and no network.
+
+    Writes one JSON line per (brief, item) it would alert on: brief_id, item_id, score,
+    details_matched, evidence.
+
+    Example: leaksentry backtest --briefs b.jsonl --items i.jsonl --items posts.jsonl --out a.jsonl
+    """
+    from matcher.backtest import run_backtest
+    from matcher.scoring import MatcherSettings
+
+    config = load_config(config_path)
+    summary = run_backtest(
+        briefs_path,
+        list(item_paths),
+        out,
+        model or config.model,
+        MatcherSettings.from_dict(config.matcher),
+        all_scores=all_scores,
+        progress=sys.stderr.isatty(),
+    )
+    click.echo(
+        f"{summary.briefs} briefs x {summary.items} items: {summary.alerts} alerts "
+        f"({summary.lines} lines) in {summary.seconds:.1f}s (model load {summary.load_seconds:.1f}s)"
+        f" -> {out}"
+    )
+
+
+@cli.command()
+@click.option(
+    "--data-dir", type=click.Path(file_okay=False), help="Demo folder (default data/demo)."
+)
+def demo(data_dir):
+    """Full crawl -> match -> alert cycle on the bundled fictional site, with a local SMTP server.
+
+    Everything it writes goes under data/demo/out/ (database, key, log, received .eml mails).
+
+    Example: leaksentry demo
+    """
+    from leaksentry.demo import run_demo
+
+    run_demo(Path(data_dir) if data_dir else None, echo=click.echo)
+
+
+def _match(config: Config, store, vault):
+    from leaksentry import jobs
+    from matcher import Matcher, MatcherSettings, load_embedder
+
+    click.echo(f"loading model {config.model}...", err=True)
+    matcher = Matcher(
+        load_embedder(config.model),
+        MatcherSettings.from_dict(config.matcher),
+        cache=jobs.StoreVectorCache(store),
+    )
+    return jobs.match_new(config, store, vault, matcher)
+
+
+def _print_crawl(report) -> None:
+    for name, result in report.counts.get("results", {}).items():
+        status = "ok" if result["ok"] else f"ERROR {result['error']}"
+        click.echo(
+            f"crawl {name}: stored {result['stored']}, known {result['already_stored']}, "
+            f"duplicates {result['duplicates']}, malformed {result['malformed']}, "
+            f"failed pages {result['failed_pages']}: {status}"
+        )
+    for error in report.errors:
+        if not report.counts.get("results"):
+            click.echo(f"crawl: ERROR {error}", err=True)

@@ -1,0 +1,236 @@
+"""The steps of a cycle as plain functions: crawl, match, send. The CLI and the scheduler call them.
+
+Each step reads its input from the store and writes its output there before the next step
+acts, so a step can be re-run after a crash without loss or duplicates.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from leaksentry.alerts import render_alert
+from leaksentry.briefs import open_brief
+from leaksentry.config import Config, Source
+from leaksentry.errors import DeliveryError, LeaksentryError, SmtpUnavailable
+from leaksentry.mailer import Mailer, build_message
+from leaksentry.store import Store
+from leaksentry.vault import Vault
+
+log = logging.getLogger("leaksentry")
+MATCH_BATCH = 256
+GIVE_UP_AFTER_REFUSALS = 5  # a message the server keeps refusing is marked failed, never dropped
+CRAWL_TIMEOUT_SECONDS = 30 * 60
+
+
+@dataclass
+class StepReport:
+    """What a step did, for progress output and the runs table."""
+
+    counts: dict = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        text = ", ".join(f"{key} {value}" for key, value in self.counts.items())
+        return text + (f"; {len(self.errors)} error(s)" if self.errors else "")
+
+
+# -- crawl --------------------------------------------------------------------------------------
+def crawl(
+    config: Config,
+    sources: list[Source],
+    store: Store,
+    should_stop=lambda: False,
+    log_level: str = "WARNING",
+) -> StepReport:
+    """Crawl the given sources once, in a child process (a fresh Twisted reactor each time).
+
+    When should_stop() turns true the child is asked to stop (SIGTERM): Scrapy closes the
+    spiders cleanly and whatever was stored stays stored.
+    """
+    report = StepReport({"sources": len(sources), "stored": 0})
+    if not sources:
+        return report
+    run_id = store.start_run("crawl", ",".join(s.name for s in sources))
+    command = [sys.executable, "-m", "spiders.crawl", "--log-level", log_level]
+    if config.path:
+        command += ["--config", str(config.path)]
+    for source in sources:
+        command += ["--source", source.name]
+    try:
+        output, status = _run_child(command, should_stop)
+        lines = output.strip().splitlines()
+        if status != 0 or not lines:
+            raise LeaksentryError(f"crawl process exited with status {status}")
+        results = json.loads(lines[-1])["sources"]
+    except (LeaksentryError, json.JSONDecodeError) as exc:
+        store.finish_run(run_id, "error", error=str(exc))
+        report.errors.append(str(exc))
+        return report
+    for name, result in results.items():
+        report.counts["stored"] += result["stored"]
+        if not result["ok"]:
+            report.errors.append(f"{name}: {result['error']}")
+    report.counts["results"] = results
+    store.finish_run(
+        run_id,
+        "ok" if not report.errors else "error",
+        report.counts["stored"],
+        "; ".join(report.errors) or None,
+    )
+    return report
+
+
+def _run_child(command: list[str], should_stop) -> tuple[str, int]:
+    """Run the crawl process; stop it on request or after CRAWL_TIMEOUT_SECONDS."""
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=os.environ.copy())
+    waited = 0.0
+    while True:
+        try:
+            output, _ = child.communicate(timeout=0.5)
+            return output, child.returncode
+        except subprocess.TimeoutExpired:
+            waited += 0.5
+            if should_stop() or waited > CRAWL_TIMEOUT_SECONDS:
+                child.terminate()
+                try:
+                    output, _ = child.communicate(timeout=30)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    output, _ = child.communicate()
+                reason = "stopped" if should_stop() else "timed out"
+                raise LeaksentryError(f"crawl {reason} (exit status {child.returncode})") from None
+
+
+# -- match --------------------------------------------------------------------------------------
+class StoreVectorCache:
+    """The matcher's view of the store's public embeddings cache (item passages only)."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def get_vectors(self, keys):
+        return self.store.get_vectors(keys)
+
+    def put_vectors(self, vectors):
+        self.store.put_vectors(vectors)
+
+
+def _vectors_context(brief_id: str, model: str) -> str:
+    return f"brief-vectors:{brief_id}:{model}"
+
+
+def seal_vectors(vault: Vault, brief_id: str, model: str, vectors: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(vectors, dtype=np.float32), allow_pickle=False)
+    return vault.seal(buffer.getvalue(), _vectors_context(brief_id, model))
+
+
+def open_vectors(vault: Vault, brief_id: str, model: str, sealed: bytes) -> np.ndarray:
+    raw = vault.open(sealed, _vectors_context(brief_id, model))
+    return np.load(io.BytesIO(raw), allow_pickle=False)
+
+
+def active_briefs(store: Store, vault: Vault):
+    """Every active brief, opened in memory."""
+    return [open_brief(row, vault) for row in store.brief_rows(status="active")]
+
+
+def prepare_briefs(store: Store, vault: Vault, matcher, briefs) -> list:
+    """Prepared briefs for the matcher; their vectors are kept sealed in the store."""
+    model = matcher.embedder.name
+    prepared = []
+    for brief in briefs:
+        sealed = store.sealed_brief_vectors(brief.id, model)
+        vectors = open_vectors(vault, brief.id, model, sealed) if sealed else None
+        ready = matcher.prepare_brief(brief, vectors)
+        if vectors is None or vectors.shape != ready.vectors.shape:
+            store.put_sealed_brief_vectors(
+                brief.id, model, seal_vectors(vault, brief.id, model, ready.vectors)
+            )
+        prepared.append(ready)
+    return prepared
+
+
+def match_new(
+    config: Config, store: Store, vault: Vault, matcher, should_stop=lambda: False
+) -> StepReport:
+    """Score every item not yet matched against the active briefs; queue alerts in the outbox.
+
+    Works in batches, each committed with its alerts; stopping between batches loses nothing.
+    """
+    report = StepReport({"items": 0, "matches": 0, "alerts": 0})
+    run_id = store.start_run("match")
+    briefs = active_briefs(store, vault)
+    by_id = {brief.id: brief for brief in briefs}
+    prepared_briefs = prepare_briefs(store, vault, matcher, briefs)
+    while not should_stop() and (batch := store.unmatched_items(MATCH_BATCH)):
+        items = {item.id: item for item in batch}
+        matches = matcher.score(prepared_briefs, matcher.prepare_items(batch)) if briefs else []
+        match_rows, alert_rows = [], []
+        for match in matches:
+            brief, item = by_id[match.brief_id], items[match.item_id]
+            match_rows.append(_match_row(match))
+            alert_rows.append(
+                render_alert(brief, item, match, config.smtp.recipients) if match.alert else None
+            )
+        store.record_matches(match_rows, alert_rows, items)
+        report.counts["items"] += len(batch)
+        report.counts["matches"] += len(match_rows)
+        report.counts["alerts"] += sum(row is not None for row in alert_rows)
+    store.finish_run(run_id, "ok", report.counts["alerts"])
+    return report
+
+
+def _match_row(match) -> dict:
+    return {
+        "brief_id": match.brief_id,
+        "item_id": match.item_id,
+        "score": float(match.score),
+        "details_matched": json.dumps(match.details_matched),
+        "evidence": json.dumps(match.evidence, ensure_ascii=False),
+        "alert": int(match.alert),
+    }
+
+
+# -- send ---------------------------------------------------------------------------------------
+def send_queued(config: Config, store: Store) -> StepReport:
+    """Send every queued alert. Nothing leaves the outbox until the server has accepted it."""
+    queued = store.queued_alerts()
+    report = StepReport({"queued": len(queued), "sent": 0, "failed": 0})
+    if not queued:
+        return report
+    run_id = store.start_run("send")
+    try:
+        with Mailer(config.smtp) as mailer:
+            for row in queued:
+                try:
+                    refused = mailer.send(build_message(row, config.smtp.sender))
+                except SmtpUnavailable:
+                    raise
+                except DeliveryError as exc:
+                    store.mark_alert_attempt_failed(row["id"], str(exc), GIVE_UP_AFTER_REFUSALS)
+                    report.errors.append(f"alert {row['id']}: {exc}")
+                    report.counts["failed"] += 1
+                    continue
+                if refused:
+                    log.warning("alert %s: some recipients refused: %s", row["id"], sorted(refused))
+                store.mark_alert_sent(row["id"])
+                report.counts["sent"] += 1
+    except SmtpUnavailable as exc:  # server unreachable: everything stays queued for the next run
+        report.errors.append(str(exc))
+    report.counts["queued"] = len(store.queued_alerts())
+    store.finish_run(
+        run_id,
+        "ok" if not report.errors else "error",
+        report.counts["sent"],
+        "; ".join(report.errors) or None,
+    )
+    return report

@@ -1,0 +1,128 @@
+"""Local servers on 127.0.0.1 for the demo and the tests: a static site and an SMTP catcher.
+
+Both are real servers (http.server, aiosmtpd) run in background threads.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import socket
+import threading
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+SITE_PLACEHOLDER = b"{{SITE}}"
+TEXT_TYPES = {".html", ".htm", ".xml", ".rss", ".atom", ".txt", ".json"}
+EXTRA_TYPES = {".rss": "application/rss+xml", ".atom": "application/atom+xml"}
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+class _SiteHandler(SimpleHTTPRequestHandler):
+    """Static files; text files get {{SITE}} replaced by the server's base URL."""
+
+    base_url = ""
+
+    def send_head(self):
+        path = Path(self.translate_path(self.path))
+        if path.is_dir():
+            path = path / "index.html"
+        if not path.is_file() or path.suffix not in TEXT_TYPES:
+            return super().send_head()
+        body = path.read_bytes().replace(SITE_PLACEHOLDER, self.base_url.encode())
+        content_type = EXTRA_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0]
+        self.send_response(200)
+        self.send_header("Content-Type", f"{content_type or 'text/plain'}; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        return _Once(body)
+
+    def log_message(self, format, *args):  # keep test and demo output quiet
+        self.server.requests.append(self.path)
+
+
+class _Once:
+    """A file-like body for SimpleHTTPRequestHandler.copyfile."""
+
+    def __init__(self, body: bytes):
+        self.body = body
+
+    def read(self, size=-1):
+        body, self.body = self.body, b""
+        return body
+
+    def close(self):
+        pass
+
+
+class StaticSite:
+    """Serve a folder at http://127.0.0.1:<port>/ until stopped (also a context manager)."""
+
+    def __init__(self, root: str | Path, host: str = "127.0.0.1", port: int = 0):
+        self.root = Path(root).resolve()
+        handler = type("Handler", (_SiteHandler,), {})
+        self.server = ThreadingHTTPServer((host, port), partial(handler, directory=str(self.root)))
+        self.server.requests = []
+        self.url = f"http://{host}:{self.server.server_address[1]}"
+        handler.base_url = self.url
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def requests(self) -> list[str]:
+        """Paths requested so far (with query strings)."""
+        return self.server.requests
+
+    def start(self) -> StaticSite:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def __enter__(self) -> StaticSite:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class MailCatcher:
+    """A real SMTP server (aiosmtpd) that keeps every message and can write each as a .eml file."""
+
+    def __init__(self, out_dir: str | Path | None = None, host: str = "127.0.0.1", port: int = 0):
+        from aiosmtpd.controller import Controller
+
+        self.out_dir = Path(out_dir) if out_dir else None
+        self.messages: list[EmailMessage] = []
+        self.host, self.port = host, port or free_port(host)
+        self._controller = Controller(self, hostname=host, port=self.port)
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
+        raw = envelope.original_content or envelope.content
+        message = message_from_bytes(raw, policy=policy.default)
+        self.messages.append(message)
+        if self.out_dir:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            (self.out_dir / f"{len(self.messages):04d}.eml").write_bytes(raw)
+        return "250 Message accepted for delivery"
+
+    def start(self) -> MailCatcher:
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    def __enter__(self) -> MailCatcher:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,0 +1,74 @@
+"""Main text, title and publication time of an article page (trafilatura does the work)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import trafilatura
+from scrapy.http import TextResponse
+
+PUBLISHED_META = (
+    'meta[property="article:published_time"]::attr(content)',
+    'meta[name="date"]::attr(content)',
+    'meta[itemprop="datePublished"]::attr(content)',
+    "article time::attr(datetime)",
+    "time::attr(datetime)",
+)
+
+
+@dataclass
+class Article:
+    title: str
+    text: str
+    published: str | None
+    lang: str | None
+
+
+def extract_article(response: TextResponse) -> Article | None:
+    """None when the page holds no readable main text."""
+    document = trafilatura.bare_extraction(
+        response.text, url=response.url, with_metadata=True, include_comments=False
+    )
+    if document is None or not (document.text or "").strip():
+        return None
+    title = (document.title or "").strip()
+    text = document.text.strip()
+    first, _, rest = text.partition("\n")
+    if title and first.strip() == title:  # trafilatura repeats the headline as the first line
+        text = rest.strip()
+    published = page_published(response) or iso_date(document.date)
+    lang = (response.css("html::attr(lang)").get() or "").split("-")[0].lower() or None
+    return Article(title=title, text=text, published=published, lang=lang)
+
+
+def page_published(response: TextResponse) -> str | None:
+    """The page's own machine-readable publication time, as UTC ISO 8601."""
+    for selector in PUBLISHED_META:
+        value = response.css(selector).get()
+        if value and (parsed := iso_date(value)):
+            return parsed
+    return None
+
+
+def iso_date(value: str | None) -> str | None:
+    """'2026-11-03T07:15:00+01:00' -> '2026-11-03T06:15:00Z'; None when unreadable."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def struct_time_iso(value) -> str | None:
+    """feedparser's UTC struct_time -> ISO 8601."""
+    if not value:
+        return None
+    try:
+        return datetime(*value[:6], tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (TypeError, ValueError):
+        return None

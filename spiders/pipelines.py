@@ -1,0 +1,96 @@
+"""Item pipelines: normalise, then drop duplicates and write to the store."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import py3langid
+from scrapy.exceptions import DropItem
+from w3lib.url import canonicalize_url
+
+from leaksentry.records import Item
+from leaksentry.store import Store
+from spiders.items import CollectedItem
+
+_TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ref|cmpid)$", re.I)
+
+
+def canonical_url(url: str) -> str:
+    """One spelling per page: sorted query, no tracking parameters, no fragment."""
+    parts = urlsplit(canonicalize_url(url))
+    query = [
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)
+    ]
+    return urlunsplit((parts.scheme, parts.netloc.lower(), parts.path or "/", urlencode(query), ""))
+
+
+def content_hash(title: str, text: str) -> str:
+    """Same words, same hash: case, accents-as-composed and spacing do not matter."""
+    body = unicodedata.normalize("NFC", f"{title}\n{text}").lower()
+    return hashlib.sha256(" ".join(body.split()).encode()).hexdigest()
+
+
+def item_id(canonical: str) -> str:
+    return "i" + hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def clean_text(text: str) -> str:
+    """Normalised Unicode, no control characters, single spaces, paragraphs kept."""
+    text = unicodedata.normalize("NFC", text or "")
+    text = "".join(c for c in text if c in "\n\t" or unicodedata.category(c)[0] != "C")
+    lines = (" ".join(line.split()) for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+class NormalisePipeline:
+    """Clean text, detect the language, drop items with nothing to read."""
+
+    def process_item(self, item: CollectedItem):
+        item.title = clean_text(item.title).replace("\n", " ")
+        item.text = clean_text(item.text)
+        if not item.text and not item.title:
+            raise DropItem(f"no text extracted from {item.url}")
+        if not item.lang:
+            item.lang = py3langid.classify(f"{item.title}\n{item.text}"[:2000])[0]
+        return item
+
+
+class StorePipeline:
+    """Write each new item to SQLite at once; duplicates (same URL or same text) are dropped."""
+
+    def __init__(self, database: str, stats):
+        self.database = database
+        self.stats = stats
+        self.store: Store | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler.settings.get("LEAKSENTRY_DATABASE"), crawler.stats)
+
+    def open_spider(self, spider=None):
+        self.store = Store(self.database)
+
+    def close_spider(self, spider=None):
+        if self.store:
+            self.store.close()
+
+    def process_item(self, item: CollectedItem):
+        canonical = canonical_url(item.url)
+        record = Item(
+            id=item_id(canonical),
+            url=item.url,
+            kind=item.kind,
+            source=item.source,
+            published=item.published,
+            title=item.title,
+            text=item.text,
+            lang=item.lang,
+        )
+        if not self.store.add_item(record, canonical, content_hash(item.title, item.text)):
+            self.stats.inc_value("leaksentry/duplicates")
+            raise DropItem(f"duplicate of a stored item: {item.url}")
+        self.stats.inc_value("leaksentry/stored")
+        return item

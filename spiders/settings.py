@@ -1,0 +1,27 @@
+"""Polite defaults for every crawl (DESIGN.md principle 4). The crawl runner adds the database."""
+
+from leaksentry import __version__
+
+BOT_NAME = "leaksentry"
+SPIDER_MODULES = ["spiders.kinds"]
+USER_AGENT = (
+    f"leaksentry/{__version__} (exposure monitoring of public news; "
+    "+https://github.com/leaksentry/leaksentry)"
+)
+ROBOTSTXT_OBEY = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 8 * 1024 * 1024  # bounded responses: a feed or page larger than this is dropped
+DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+RETRY_TIMES = 2
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = "INFO"
+ITEM_PIPELINES = {
+    "spiders.pipelines.NormalisePipeline": 100,
+    "spiders.pipelines.StorePipeline": 900,
+}

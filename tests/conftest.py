@@ -1,0 +1,98 @@
+"""Shared fixtures: an isolated home per test, real local servers, one model per session."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from leaksentry.localservers import MailCatcher, StaticSite
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REPO = Path(__file__).parent.parent
+MODEL = "all-MiniLM-L6-v2"
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch, tmp_path):
+    """No test sees the user's configuration, key or database; nothing leaves 127.0.0.1."""
+    for name in list(os.environ):
+        if name.startswith("LEAKSENTRY_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    monkeypatch.setenv("NO_PROXY", "*")
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def site():
+    """The saved test site (feeds, articles, robots.txt) on a real HTTP server."""
+    with StaticSite(FIXTURES / "site") as server:
+        yield server
+
+
+@pytest.fixture
+def mail(tmp_path):
+    with MailCatcher(tmp_path / "mail") as catcher:
+        yield catcher
+
+
+def write_config(folder: Path, sources: list[dict] | None = None, smtp_port: int = 1, **extra) -> Path:
+    """A configuration file in `folder` with relative paths and the given sources."""
+    lines = ['database = "ls.db"', 'key_file = "ls.key"']
+    lines += [f"{key} = {value!r}".replace("'", '"') for key, value in extra.items()]
+    lines += ["[smtp]", 'host = "127.0.0.1"', f"port = {smtp_port}", "timeout = 5"]
+    for source in sources or []:
+        lines.append("[[source]]")
+        lines += [f'{key} = "{value}"' for key, value in source.items()]
+    path = folder / "leaksentry.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def cli_run(*args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the installed `leaksentry` command in a real process."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "leaksentry", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=600,
+    )
+    if check and completed.returncode != 0:
+        raise AssertionError(
+            f"leaksentry {' '.join(args)} exited {completed.returncode}\n{completed.stderr}"
+        )
+    return completed
+
+
+def six_word_runs(text: str) -> set[str]:
+    words = re.findall(r"\w+", text.lower())
+    return {" ".join(words[i : i + 6]) for i in range(len(words) - 5)}
+
+
+def sealed_runs(briefs) -> set[str]:
+    """Every run of six words of any brief's summary or of any detail."""
+    runs: set[str] = set()
+    for brief in briefs:
+        runs |= six_word_runs(brief.summary)
+        for detail in brief.details:
+            runs |= six_word_runs(detail)
+    return runs
+
+
+def assert_no_sealed_text(text: str, briefs) -> None:
+    leaked = six_word_runs(text) & sealed_runs(briefs)
+    assert not leaked, f"{len(leaked)} six-word run(s) of sealed text found"
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from matcher import load_embedder
+
+    return load_embedder(MODEL)

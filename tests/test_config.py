@@ -1,0 +1,107 @@
+"""Configuration: one TOML file, relative paths, a sources file, environment overrides, errors."""
+
+import pytest
+
+from leaksentry.config import load_config, parse_interval
+from leaksentry.errors import ConfigError
+
+
+def test_relative_paths_resolve_against_the_config_folder(tmp_path):
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    (folder / "leaksentry.toml").write_text(
+        'database = "db/ls.db"\nkey_file = "../keys/ls.key"\nmodel = "all-MiniLM-L6-v2"\n'
+        '[smtp]\nhost = "mail.example.org"\nport = 587\nsecurity = "starttls"\n'
+        'password = "from-file"\n'
+    )
+    config = load_config(folder / "leaksentry.toml", env={})
+    assert config.database == folder / "db" / "ls.db"
+    assert config.key_file == tmp_path / "keys" / "ls.key"
+    assert (config.smtp.host, config.smtp.port, config.smtp.security) == (
+        "mail.example.org",
+        587,
+        "starttls",
+    )
+    assert config.smtp.password == "from-file"
+
+
+def test_environment_overrides_secrets_and_finds_the_file(tmp_path):
+    path = tmp_path / "custom.toml"
+    path.write_text('[smtp]\nuser = "file-user"\npassword = "file-secret"\n')
+    config = load_config(
+        None,
+        env={
+            "LEAKSENTRY_CONFIG": str(path),
+            "LEAKSENTRY_SMTP_PASSWORD": "env-secret",
+            "LEAKSENTRY_SMTP_USER": "env-user",
+        },
+    )
+    assert config.path == path
+    assert (config.smtp.user, config.smtp.password) == ("env-user", "env-secret")
+
+
+def test_defaults_without_a_file_live_under_data(tmp_path):
+    config = load_config(None, env={})
+    assert config.path is None
+    assert config.database == tmp_path / "data" / "leaksentry.db"
+    assert config.model == "all-MiniLM-L6-v2"
+
+
+def test_sources_inline_and_from_a_sources_file(tmp_path):
+    (tmp_path / "sources.toml").write_text(
+        '[[source]]\nname = "a"\nkind = "feed"\nurl = "http://127.0.0.1:9/a.rss"\nevery = "30s"\n'
+    )
+    (tmp_path / "leaksentry.toml").write_text(
+        'sources = "sources.toml"\n[[source]]\nname = "b"\nkind = "feed"\n'
+        'url = "http://127.0.0.1:9/b.rss"\nenabled = false\n'
+    )
+    config = load_config(tmp_path / "leaksentry.toml", env={})
+    assert [(s.name, s.every, s.enabled) for s in config.sources] == [
+        ("a", 30, True),
+        ("b", 600, False),
+    ]
+    assert config.sources_file == tmp_path / "sources.toml"
+
+
+@pytest.mark.parametrize(
+    "entry, expected",
+    [
+        ('name = "x"\nkind = "feed"\nurl = "ftp://host/feed"', "source #1 ('x'): 'url' must start"),
+        ('name = "x"\nkind = "gopher"\nurl = "http://h/f"', "'kind' must be one of"),
+        ('kind = "feed"\nurl = "http://h/f"', "source #1: 'name' is required"),
+        ('name = "x"\nkind = "feed"\nurl = "http://h/f"\nevery = "often"', "'every' must look like"),
+        ('name = "x"\nkind = "feed"\nurl = "http://h/f"\nevry = "1m"', "unknown key(s) ['evry']"),
+    ],
+)
+def test_a_bad_source_names_file_entry_key_and_problem(tmp_path, entry, expected):
+    path = tmp_path / "leaksentry.toml"
+    path.write_text(f"[[source]]\n{entry}\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(path, env={})
+    assert str(path) in str(error.value)
+    assert expected in str(error.value)
+
+
+def test_unknown_top_level_key_and_bad_toml_are_reported(tmp_path):
+    path = tmp_path / "leaksentry.toml"
+    path.write_text('databse = "x.db"\n')
+    with pytest.raises(ConfigError, match="unknown key"):
+        load_config(path, env={})
+    path.write_text("database = \n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(path, env={})
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "missing.toml", env={})
+
+
+def test_duplicate_source_names_are_refused(tmp_path):
+    source = '[[source]]\nname = "x"\nkind = "feed"\nurl = "http://h/f"\n'
+    path = tmp_path / "leaksentry.toml"
+    path.write_text(source + source)
+    with pytest.raises(ConfigError, match="two sources are named 'x'"):
+        load_config(path, env={})
+
+
+@pytest.mark.parametrize("text, seconds", [("10m", 600), ("30s", 30), ("2h", 7200), ("45", 45)])
+def test_intervals(text, seconds):
+    assert parse_interval(text, "here") == seconds
