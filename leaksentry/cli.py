@@ -332,10 +332,11 @@ def sources_check(config_path):
 @cli.command()
 @click.option(
     "--briefs",
-    "briefs_path",
+    "briefs_paths",
     required=True,
+    multiple=True,
     type=click.Path(dir_okay=False),
-    help="Briefs file (.jsonl, .json or .toml).",
+    help="Briefs file (.jsonl, .json or .toml; repeatable).",
 )
 @click.option(
     "--items",
@@ -349,7 +350,7 @@ def sources_check(config_path):
 @click.option("--all-scores", is_flag=True, help="Write every scored pair with an 'alert' field.")
 @click.option("--model", help="Model name or folder (default: the configured model).")
 @config_option
-def backtest(briefs_path, item_paths, out, all_scores, model, config_path):
+def backtest(briefs_paths, item_paths, out, all_scores, model, config_path):
     """Run the live decision over files, with no database and no network.
 
     Writes one JSON line per (brief, item) it would alert on: brief_id, item_id, score,
@@ -362,7 +363,7 @@ def backtest(briefs_path, item_paths, out, all_scores, model, config_path):
 
     config = load_config(config_path)
     summary = run_backtest(
-        briefs_path,
+        list(briefs_paths),
         list(item_paths),
         out,
         model or config.model,

@@ -225,6 +225,7 @@ def send_queued(config: Config, store: Store) -> StepReport:
                 store.mark_alert_sent(row["id"])
                 report.counts["sent"] += 1
     except SmtpUnavailable as exc:  # server unreachable: everything stays queued for the next run
+        store.note_delivery_problem(str(exc))
         report.errors.append(str(exc))
     report.counts["queued"] = len(store.queued_alerts())
     store.finish_run(

@@ -46,6 +46,7 @@ class _SiteHandler(SimpleHTTPRequestHandler):
 
     def log_message(self, format, *args):  # keep test and demo output quiet
         self.server.requests.append(self.path)
+        self.server.user_agents.add(self.headers.get("User-Agent", ""))
 
 
 class _Once:
@@ -70,6 +71,7 @@ class StaticSite:
         handler = type("Handler", (_SiteHandler,), {})
         self.server = ThreadingHTTPServer((host, port), partial(handler, directory=str(self.root)))
         self.server.requests = []
+        self.server.user_agents = set()
         self.url = f"http://{host}:{self.server.server_address[1]}"
         handler.base_url = self.url
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -78,6 +80,10 @@ class StaticSite:
     def requests(self) -> list[str]:
         """Paths requested so far (with query strings)."""
         return self.server.requests
+
+    @property
+    def user_agents(self) -> set[str]:
+        return self.server.user_agents
 
     def start(self) -> StaticSite:
         self._thread.start()

@@ -198,6 +198,10 @@ class Store:
             [error, give_up_after, alert_id],
         )
 
+    def note_delivery_problem(self, error: str) -> None:
+        """Show why queued alerts wait (server down) without counting it against them."""
+        self.db.execute("update alerts set last_error = ? where state = 'queued'", [error])
+
     def match_rows(self) -> list[dict]:
         return list(self.db.query("select * from matches order by id"))
 

@@ -47,7 +47,7 @@ def read_items(path: str | Path) -> Iterator[Item]:
 
 
 def run_backtest(
-    briefs_path: str | Path,
+    briefs_paths: str | Path | list[str | Path],
     item_paths: list[str | Path],
     out_path: str | Path,
     model: str,
@@ -58,7 +58,9 @@ def run_backtest(
     """Write one JSON line per (brief, item) the service would alert on (all_scores: every pair
     above the floor, with an "alert" field)."""
     started = time.perf_counter()
-    briefs = read_brief_file(briefs_path, strict=False)
+    if isinstance(briefs_paths, (str, Path)):
+        briefs_paths = [briefs_paths]
+    briefs = [brief for path in briefs_paths for brief in read_brief_file(path, strict=False)]
     items = [item for path in item_paths for item in read_items(path)]
     embedder = load_embedder(model)
     load_seconds = time.perf_counter() - started

@@ -18,13 +18,18 @@ from spiders.items import CollectedItem
 _TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ref|cmpid)$", re.I)
 
 
-def canonical_url(url: str) -> str:
-    """One spelling per page: sorted query, no tracking parameters, no fragment."""
-    parts = urlsplit(canonicalize_url(url))
+def clean_url(url: str) -> str:
+    """The URL an operator opens: no tracking parameters, no fragment, otherwise as published."""
+    parts = urlsplit(url)
     query = [
         (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)
     ]
-    return urlunsplit((parts.scheme, parts.netloc.lower(), parts.path or "/", urlencode(query), ""))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", urlencode(query), ""))
+
+
+def canonical_url(url: str) -> str:
+    """One spelling per page, for de-duplication: clean, sorted query, lower-case host."""
+    return canonicalize_url(clean_url(url))
 
 
 def content_hash(title: str, text: str) -> str:
@@ -81,7 +86,7 @@ class StorePipeline:
         canonical = canonical_url(item.url)
         record = Item(
             id=item_id(canonical),
-            url=item.url,
+            url=clean_url(item.url),
             kind=item.kind,
             source=item.source,
             published=item.published,

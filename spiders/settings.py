@@ -25,3 +25,4 @@ ITEM_PIPELINES = {
     "spiders.pipelines.NormalisePipeline": 100,
     "spiders.pipelines.StorePipeline": 900,
 }
+LOG_FORMATTER = "spiders.logformatter.QuietLogFormatter"

@@ -42,7 +42,9 @@ def mail(tmp_path):
         yield catcher
 
 
-def write_config(folder: Path, sources: list[dict] | None = None, smtp_port: int = 1, **extra) -> Path:
+def write_config(
+    folder: Path, sources: list[dict] | None = None, smtp_port: int = 1, **extra
+) -> Path:
     """A configuration file in `folder` with relative paths and the given sources."""
     lines = ['database = "ls.db"', 'key_file = "ls.key"']
     lines += [f"{key} = {value!r}".replace("'", '"') for key, value in extra.items()]

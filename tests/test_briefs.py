@@ -64,8 +64,16 @@ def test_retire_ends_monitoring(home):
     [
         ("b.json", '{"id": "X", "codename": "C", "summary": ""}', "field 'summary' is required"),
         ("b.json", '{"id": "X", "codename": "C", "summary": "s", "details": "one"}', "'details'"),
-        ("b.json", '{"id": "X", "codename": "C", "summary": "s", "recipients": ["nope"]}', "not an email"),
-        ("b.json", '{"id": "X", "codename": "C", "summary": "s", "active_until": "soon"}', "ISO date"),
+        (
+            "b.json",
+            '{"id": "X", "codename": "C", "summary": "s", "recipients": ["nope"]}',
+            "not an email",
+        ),
+        (
+            "b.json",
+            '{"id": "X", "codename": "C", "summary": "s", "active_until": "soon"}',
+            "ISO date",
+        ),
         ("b.json", '{"id": "X", "codename": "C", "summary": "s", "detials": []}', "unknown field"),
         ("b.toml", 'id = "X"\ncodename = ', "not valid TOML"),
         ("b.txt", "x", "unknown brief file type"),
@@ -88,7 +96,9 @@ def test_error_names_the_line_and_stores_nothing(home, tmp_path):
     path.write_text(good + "\n" + bad.replace('"summary"', '"summary": 5, "x"') + "\n")
     result = invoke("brief", "add", str(path), "--config", str(home))
     assert result.exit_code == 1 and f"{path} line 2" in result.output
-    path.write_text(good + "\n" + bad[:-1] + ', "active_from": "2026-12-01", "active_until": "2026-11-01"}\n')
+    path.write_text(
+        good + "\n" + bad[:-1] + ', "active_from": "2026-12-01", "active_until": "2026-11-01"}\n'
+    )
     result = invoke("brief", "add", str(path), "--config", str(home))
     assert "line 2 (brief 'B')" in result.output and "before 'active_from'" in result.output
     assert "the very secret words" not in result.output

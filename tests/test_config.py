@@ -69,7 +69,10 @@ def test_sources_inline_and_from_a_sources_file(tmp_path):
         ('name = "x"\nkind = "feed"\nurl = "ftp://host/feed"', "source #1 ('x'): 'url' must start"),
         ('name = "x"\nkind = "gopher"\nurl = "http://h/f"', "'kind' must be one of"),
         ('kind = "feed"\nurl = "http://h/f"', "source #1: 'name' is required"),
-        ('name = "x"\nkind = "feed"\nurl = "http://h/f"\nevery = "often"', "'every' must look like"),
+        (
+            'name = "x"\nkind = "feed"\nurl = "http://h/f"\nevery = "often"',
+            "'every' must look like",
+        ),
         ('name = "x"\nkind = "feed"\nurl = "http://h/f"\nevry = "1m"', "unknown key(s) ['evry']"),
     ],
 )

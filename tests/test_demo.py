@@ -1,0 +1,56 @@
+"""`leaksentry demo`: the acceptance of the foundation, end to end, run twice."""
+
+import json
+import shutil
+from email import message_from_bytes, policy
+
+import pytest
+
+from conftest import REPO, assert_no_sealed_text, cli_run
+from leaksentry.briefs import read_brief_file
+from leaksentry.records import Brief
+
+pytestmark = pytest.mark.slow
+
+
+def demo_briefs(folder) -> list[Brief]:
+    return [b for path in sorted((folder / "briefs").glob("*.*")) for b in read_brief_file(path)]
+
+
+def decoded(path) -> str:
+    message = message_from_bytes(path.read_bytes(), policy=policy.default)
+    parts = [str(message["Subject"])]
+    parts += [p.get_content() for p in message.walk() if p.get_content_maintype() == "text"]
+    return "\n".join(parts)
+
+
+def test_demo_alerts_exposed_briefs_only_and_keeps_sealed_text_sealed(tmp_path):
+    folder = tmp_path / "demo"
+    shutil.copytree(REPO / "data" / "demo", folder, ignore=shutil.ignore_patterns("out"))
+    expected = json.loads((folder / "expected.json").read_text())
+    briefs = {b.id: b for b in demo_briefs(folder)}
+    for _ in range(2):  # running it twice works and gives the same result
+        result = cli_run("demo", "--data-dir", str(folder))
+        summary = json.loads((folder / "out" / "summary.json").read_text())
+        for brief_id, brief in briefs.items():
+            alerted = summary["alerts_by_codename"].get(brief.codename, 0)
+            if expected["exposes"][brief_id]:
+                assert alerted >= 1, f"{brief.codename} exposed but not alerted\n{result.stdout}"
+            else:
+                assert alerted == 0, f"{brief.codename} not exposed but alerted\n{result.stdout}"
+        mails = sorted((folder / "out" / "mail").glob("*.eml"))
+        assert len(mails) == sum(summary["alerts_by_codename"].values())
+    for path in mails:
+        text = decoded(path)
+        assert any(b.codename in text for b in briefs.values())
+        assert "http://127.0.0.1:" in text and "/articles/" in text
+        assert_no_sealed_text(text, briefs.values())
+        for brief in briefs.values():
+            for sentence in brief.summary.split(". "):
+                if len(sentence) >= 30:
+                    assert sentence.strip()[:60] not in text
+    out_bytes = b"".join(p.read_bytes() for p in (folder / "out").rglob("*") if p.is_file())
+    for brief in briefs.values():
+        assert brief.summary[:40].encode() not in out_bytes
+        for detail in brief.details:
+            assert detail.encode() not in out_bytes

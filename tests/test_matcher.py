@@ -1,0 +1,92 @@
+"""The matcher with the real model: ranking, the active window, caching, the backtest format."""
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import FIXTURES, MODEL, cli_run
+from leaksentry.briefs import read_brief_file
+from matcher import Matcher, MemoryCache
+from matcher.backtest import read_items
+
+pytestmark = pytest.mark.slow
+BRIEFS = FIXTURES / "backtest" / "briefs.jsonl"
+ITEMS = FIXTURES / "backtest" / "items.jsonl"
+
+
+@pytest.fixture(scope="module")
+def scored(embedder):
+    matcher = Matcher(embedder, cache=MemoryCache())
+    briefs = [matcher.prepare_brief(b) for b in read_brief_file(BRIEFS, strict=False)]
+    items = matcher.prepare_items(list(read_items(ITEMS)))
+    return {(m.brief_id, m.item_id): m for m in matcher.score(briefs, items, all_scores=True)}
+
+
+def score_of(scored, brief_id, item_id) -> float:
+    match = scored.get((brief_id, item_id))
+    return match.score if match else 0.0
+
+
+def test_exposing_post_ranks_above_same_topic_item_elsewhere(scored):
+    assert score_of(scored, "T-DOCK", "B1") > score_of(scored, "T-DOCK", "B2") + 0.05
+    assert scored[("T-DOCK", "B1")].alert
+    assert not scored.get(("T-DOCK", "B2")) or not scored[("T-DOCK", "B2")].alert
+
+
+def test_report_after_the_window_never_alerts(scored):
+    report = scored.get(("T-DOCK", "B3"))
+    assert report is not None and report.score > score_of(scored, "T-DOCK", "B2")
+    assert not report.alert
+
+
+def test_item_without_date_and_brief_without_window_can_alert(scored):
+    assert scored[("T-OPEN", "B4")].alert
+    assert not any(m.alert for (b, i), m in scored.items() if i == "B5")
+
+
+def test_embeddings_are_cached_by_content(embedder):
+    cache = MemoryCache()
+    first = embedder.encode(["one passage", "another passage"], cache=cache)
+    calls = []
+    original = embedder._encode
+    embedder._encode = lambda texts: calls.append(texts) or original(texts)
+    try:
+        again = embedder.encode(["another passage", "one passage", "a new one"], cache=cache)
+    finally:
+        embedder._encode = original
+    assert calls == [["a new one"]]
+    np.testing.assert_allclose(again[1], first[0])
+
+
+def test_backtest_command_writes_alert_lines(tmp_path):
+    out = tmp_path / "alerts.jsonl"
+    cli_run("backtest", "--briefs", str(BRIEFS), "--items", str(ITEMS), "--out", str(out))
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert lines, "the fixture's exposing items must alert"
+    for line in lines:
+        assert set(line) == {"brief_id", "item_id", "score", "details_matched", "evidence"}
+        assert isinstance(line["score"], float) and 0 <= line["score"] <= 1
+        assert all(isinstance(n, int) and n >= 0 for n in line["details_matched"])
+        assert line["evidence"] and all(isinstance(e, str) for e in line["evidence"])
+    pairs = {(line["brief_id"], line["item_id"]) for line in lines}
+    assert {("T-DOCK", "B1"), ("T-OPEN", "B4")} <= pairs
+    assert ("T-DOCK", "B3") not in pairs
+
+
+def test_model_is_a_setting_and_unknown_models_are_refused(tmp_path):
+    result = cli_run(
+        "backtest",
+        "--briefs",
+        str(BRIEFS),
+        "--items",
+        str(ITEMS),
+        "--out",
+        str(tmp_path / "a.jsonl"),
+        "--model",
+        "no-such-model",
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "model 'no-such-model' is neither a packaged model" in result.stderr
+    assert MODEL in result.stderr

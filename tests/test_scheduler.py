@@ -1,0 +1,95 @@
+"""The scheduler: jobs repeat, a failing job does not stop the others, SIGTERM stops cleanly."""
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from conftest import FIXTURES, cli_run, write_config
+from leaksentry.config import Source
+from scheduler import build_scheduler
+
+
+class CountingService:
+    """Stands in for leaksentry.service.Service: counts calls; one source always fails."""
+
+    def __init__(self):
+        self.config = SimpleNamespace(
+            sources=[
+                Source("good", "feed", "http://127.0.0.1:9/good", every=1),
+                Source("bad", "feed", "http://127.0.0.1:9/bad", every=1),
+                Source("off", "feed", "http://127.0.0.1:9/off", every=1, enabled=False),
+            ]
+        )
+        self.calls: dict[str, int] = {}
+
+    def crawl_source(self, name):
+        self.calls[name] = self.calls.get(name, 0) + 1
+        if name == "bad":
+            raise RuntimeError("source exploded")
+
+    def retry_mail(self):
+        pass
+
+
+def test_jobs_repeat_and_a_failing_job_keeps_its_schedule(caplog):
+    service = CountingService()
+    scheduler = build_scheduler(service)
+    thread = threading.Thread(target=scheduler.start, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and min(service.calls.get(n, 0) for n in ("good", "bad")) < 3:
+        time.sleep(0.1)
+    scheduler.shutdown(wait=True)
+    thread.join(5)
+    assert service.calls.get("good", 0) >= 3
+    assert service.calls.get("bad", 0) >= 3  # raised every time, ran again every time
+    assert "off" not in service.calls
+    assert "job crawl:bad failed: source exploded" in caplog.text
+
+
+@pytest.mark.slow
+def test_run_completes_cycles_and_exits_zero_on_sigterm(site, tmp_path):
+    sources = [{"name": "main", "kind": "feed", "url": site.url + "/feeds/main.rss", "every": "2s"}]
+    config = write_config(tmp_path, sources)
+    cli_run("init", "--config", str(config))
+    cli_run("brief", "add", str(FIXTURES / "briefs" / "tidewater.toml"), "--config", str(config))
+    service = subprocess.Popen(
+        [sys.executable, "-m", "leaksentry", "run", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and finished_runs(tmp_path / "ls.db", "match") < 2:
+            assert service.poll() is None, service.stdout.read()
+            time.sleep(0.5)
+        assert finished_runs(tmp_path / "ls.db", "crawl") >= 2
+        assert finished_runs(tmp_path / "ls.db", "match") >= 2
+        service.send_signal(signal.SIGTERM)
+        output, _ = service.communicate(timeout=60)
+    finally:
+        if service.poll() is None:
+            service.kill()
+    assert service.returncode == 0, output
+    assert "stopping after the current step" in output
+    db = sqlite3.connect(tmp_path / "ls.db")
+    assert db.execute("select count(*) from items where matched_at is not null").fetchone()[0] >= 3
+    assert db.execute("pragma integrity_check").fetchone()[0] == "ok"
+
+
+def finished_runs(database, job: str) -> int:
+    if not database.exists():
+        return 0
+    try:
+        with sqlite3.connect(database) as db:
+            query = "select count(*) from runs where job = ? and finished_at is not null"
+            return db.execute(query, [job]).fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
