@@ -2,7 +2,6 @@
 
 import json
 
-from conftest import FIXTURES, assert_no_sealed_text, write_config
 from leaksentry import jobs
 from leaksentry.alerts import render_alert
 from leaksentry.briefs import read_brief_file
@@ -10,6 +9,8 @@ from leaksentry.config import load_config
 from leaksentry.localservers import MailCatcher, free_port
 from leaksentry.records import Item, Match
 from leaksentry.store import Store
+
+from conftest import FIXTURES, assert_no_sealed_text, write_config
 
 BRIEF = read_brief_file(FIXTURES / "briefs" / "tidewater.toml")[0]
 ITEM = Item(

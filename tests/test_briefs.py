@@ -6,10 +6,11 @@ import sqlite3
 import pytest
 from click.testing import CliRunner
 
-from conftest import FIXTURES, write_config
 from leaksentry.briefs import read_brief_file
 from leaksentry.cli import cli
 from leaksentry.vault import encode_key, new_key
+
+from conftest import FIXTURES, write_config
 
 DOCK = FIXTURES / "briefs" / "tidewater.toml"
 OTHERS = FIXTURES / "briefs" / "others.jsonl"

@@ -6,9 +6,10 @@ from email import message_from_bytes, policy
 
 import pytest
 
-from conftest import REPO, assert_no_sealed_text, cli_run
 from leaksentry.briefs import read_brief_file
 from leaksentry.records import Brief
+
+from conftest import REPO, assert_no_sealed_text, cli_run
 
 pytestmark = pytest.mark.slow
 

@@ -5,10 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from conftest import FIXTURES, MODEL, cli_run
 from leaksentry.briefs import read_brief_file
 from matcher import Matcher, MemoryCache
 from matcher.backtest import read_items
+
+from conftest import FIXTURES, MODEL, cli_run
 
 pytestmark = pytest.mark.slow
 BRIEFS = FIXTURES / "backtest" / "briefs.jsonl"

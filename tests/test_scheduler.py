@@ -10,9 +10,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import FIXTURES, cli_run, write_config
 from leaksentry.config import Source
 from scheduler import build_scheduler
+
+from conftest import FIXTURES, cli_run, write_config
 
 
 class CountingService:
