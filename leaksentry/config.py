@@ -18,7 +18,19 @@ from pathlib import Path
 from leaksentry.errors import ConfigError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
-SOURCE_KINDS = ("feed",)
+# Each source kind and the extra keys it takes (name -> type).
+KIND_OPTIONS: dict[str, dict[str, type]] = {
+    "feed": {},
+    "sitemap": {},
+    "site": {"follow": list},
+    "mastodon": {"hashtags": list, "local_timeline": bool},
+    "bluesky": {"queries": list, "actors": list},
+    "reddit": {"subreddits": list, "queries": list},
+    "telegram": {"channels": list},
+    "hackernews": {"queries": list},
+    "gdelt": {"queries": list},
+}
+SOURCE_KINDS = tuple(KIND_OPTIONS)
 TOP_LEVEL_KEYS = {
     "database",
     "key_file",
@@ -30,7 +42,7 @@ TOP_LEVEL_KEYS = {
     "log_file",
 }
 SMTP_KEYS = {"host", "port", "security", "user", "password", "sender", "timeout", "recipients"}
-SOURCE_KEYS = {"name", "kind", "url", "every", "enabled"}
+SOURCE_KEYS = {"name", "kind", "url", "every", "enabled", "lookback"}
 SMTP_SECURITY = ("none", "starttls", "ssl")
 _INTERVAL = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -55,6 +67,8 @@ class Source:
     url: str
     every: int = 600  # seconds
     enabled: bool = True
+    lookback: int = 86400  # seconds: how far back the first crawl reaches
+    options: dict = field(default_factory=dict)  # the kind's extra keys (hashtags, queries, ...)
 
 
 @dataclass
@@ -77,11 +91,11 @@ class Config:
         raise ConfigError(f"no source named {name!r} (known: {known})")
 
 
-def parse_interval(value, where: str) -> int:
+def parse_interval(value, where: str, key: str = "every") -> int:
     """'10m' -> 600. Accepts s, m, h, d suffixes or plain seconds."""
     match = _INTERVAL.match(str(value))
     if not match or int(match.group(1)) == 0:
-        raise ConfigError(f"{where}: 'every' must look like 30s, 10m, 1h or 1d, not {value!r}")
+        raise ConfigError(f"{where}: '{key}' must look like 30s, 10m, 1h or 1d, not {value!r}")
     return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
@@ -187,28 +201,27 @@ def load_sources(file: Path) -> list[Source]:
 def parse_sources(entries, where: str) -> list[Source]:
     if not isinstance(entries, list):
         raise ConfigError(f"{where}: sources must be [[source]] tables")
-    return [
-        _source(
-            entry,
-            f"{where}: source #{number}",
-        )
-        for number, entry in enumerate(entries, 1)
-    ]
+    return [_source(entry, f"{where}: source #{n}") for n, entry in enumerate(entries, 1)]
 
 
 def _source(entry: dict, where: str) -> Source:
+    """One [[source]] table, checked key by key; errors name file, entry, key and problem."""
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where}: must be a [[source]] table")
     if "name" in entry:
         where = f"{where} ({entry['name']!r})"
     for key in ("name", "kind", "url"):
         if not isinstance(entry.get(key), str) or not entry[key].strip():
             raise ConfigError(f"{where}: '{key}' is required and must be a non-empty string")
-    unknown = set(entry) - SOURCE_KEYS
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown key(s) {sorted(unknown)}; known: {sorted(SOURCE_KEYS)}"
-        )
     if entry["kind"] not in SOURCE_KINDS:
         raise ConfigError(f"{where}: 'kind' must be one of {SOURCE_KINDS}, not {entry['kind']!r}")
+    extra = KIND_OPTIONS[entry["kind"]]
+    unknown = set(entry) - SOURCE_KEYS - set(extra)
+    if unknown:
+        known = sorted(SOURCE_KEYS | set(extra))
+        raise ConfigError(
+            f"{where}: unknown key(s) {sorted(unknown)} for kind {entry['kind']!r}; known: {known}"
+        )
     if not re.match(r"^https?://", entry["url"]):
         raise ConfigError(
             f"{where}: 'url' must start with http:// or https://, not {entry['url']!r}"
@@ -216,10 +229,31 @@ def _source(entry: dict, where: str) -> Source:
     enabled = entry.get("enabled", True)
     if not isinstance(enabled, bool):
         raise ConfigError(f"{where}: 'enabled' must be true or false")
-    every = parse_interval(entry.get("every", "10m"), where)
     return Source(
-        name=entry["name"], kind=entry["kind"], url=entry["url"], every=every, enabled=enabled
+        name=entry["name"],
+        kind=entry["kind"],
+        url=entry["url"],
+        every=parse_interval(entry.get("every", "10m"), where, "every"),
+        enabled=enabled,
+        lookback=parse_interval(entry.get("lookback", "24h"), where, "lookback"),
+        options=_kind_options(entry, extra, where),
     )
+
+
+def _kind_options(entry: dict, extra: dict[str, type], where: str) -> dict:
+    options = {}
+    for key, kind in extra.items():
+        if key not in entry:
+            continue
+        value = entry[key]
+        if kind is list and not (
+            isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)
+        ):
+            raise ConfigError(f"{where}: '{key}' must be a list of non-empty strings")
+        if kind is bool and not isinstance(value, bool):
+            raise ConfigError(f"{where}: '{key}' must be true or false")
+        options[key] = value
+    return options
 
 
 def _check_unique(sources: list[Source], where: str) -> None:

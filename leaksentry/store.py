@@ -210,6 +210,12 @@ class Store:
         row = self.db.execute("select state from sources where name = ?", [name]).fetchone()
         return json.loads(row[0]) if row and row[0] else {}
 
+    def save_source_state(self, name: str, kind: str, url: str, state: dict) -> None:
+        """Keep a source's crawl state (cursor, since-id, ETag, ...) for its next run."""
+        self.db["sources"].upsert(
+            {"name": name, "kind": kind, "url": url, "state": json.dumps(state)}, pk="name"
+        )
+
     def record_source_result(
         self, name: str, kind: str, url: str, ok: bool, items: int, error: str | None = None
     ) -> None:

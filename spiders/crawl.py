@@ -33,21 +33,33 @@ def run_sources(config: Config, sources: list[Source], log_level: str = "INFO") 
     """Crawl every given source concurrently in one reactor; return results per source."""
     process = CrawlerProcess(crawl_settings(config, log_level), install_root_handler=True)
     crawlers = {}
+    with Store(config.database) as store:
+        states = {source.name: store.source_state(source.name) for source in sources}
     for source in sources:
         crawler = process.create_crawler(SPIDERS[source.kind])
         crawlers[source.name] = crawler
-        process.crawl(crawler, source=source.name, url=source.url)
+        process.crawl(
+            crawler,
+            source=source.name,
+            url=source.url,
+            options=source.options,
+            state=states[source.name],
+            lookback=source.lookback,
+        )
     process.start()
     results = {}
     with Store(config.database) as store:
         for source in sources:
-            stats = crawlers[source.name].stats.get_stats()
+            crawler = crawlers[source.name]
+            stats = crawler.stats.get_stats()
             error = stats.get("leaksentry/error")
             if error is None and stats.get("downloader/response_count", 0) == 0:
                 error = (
                     "no response from the source (unreachable, refused or blocked by robots.txt)"
                 )
             stored = stats.get("leaksentry/stored", 0)
+            if error is None and crawler.spider is not None:
+                store.save_source_state(source.name, source.kind, source.url, crawler.spider.state)
             store.record_source_result(
                 source.name, source.kind, source.url, ok=error is None, items=stored, error=error
             )

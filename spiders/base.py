@@ -1,0 +1,121 @@
+"""What every source spider shares: its configuration, its incremental state, the store check
+that skips pages already stored, article pages, and error reporting."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import scrapy
+from scrapy.http import Response, TextResponse
+
+from leaksentry.store import Store
+from spiders.article import extract_article
+from spiders.items import CollectedItem
+from spiders.pipelines import canonical_url
+
+
+class SourceSpider(scrapy.Spider):
+    """Base of every spider. Arguments come from the source's [[source]] table.
+
+    ``state`` is the source's saved state from the last successful run (empty on the first);
+    a spider updates ``self.state`` as it goes, and the crawl runner saves it when the run
+    ends without a source-level error. ``since`` is the oldest publication time the first
+    crawl reaches back to (the source's ``lookback``).
+    """
+
+    kind = ""
+    item_kind = "news"  # news | social
+
+    def __init__(
+        self,
+        source: str,
+        url: str,
+        options: dict | None = None,
+        state: dict | None = None,
+        lookback: int = 86400,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.source = source
+        self.url = url.rstrip("/") if self.item_kind == "social" else url
+        self.options = dict(options or {})
+        self.state = dict(state or {})
+        self.since = datetime.now(UTC) - timedelta(seconds=lookback)
+        self._store: Store | None = None
+
+    # -- the store, read-only here: the pipeline writes --------------------------------------
+    def known(self, url: str) -> bool:
+        """True when the page is already stored: it is not downloaded again."""
+        if self._store is None:
+            self._store = Store(self.settings.get("LEAKSENTRY_DATABASE"))
+        if self._store.has_url(canonical_url(url)):
+            self.crawler.stats.inc_value("leaksentry/already_stored")
+            return True
+        return False
+
+    def closed(self, reason):
+        if self._store is not None:
+            self._store.close()
+
+    # -- article pages ------------------------------------------------------------------------
+    def article_request(self, url: str, title: str = "", published: str | None = None):
+        """A request for an article page, or None when it is already stored."""
+        if self.known(url):
+            return None
+        return scrapy.Request(
+            url,
+            callback=self.parse_article,
+            errback=self.failed_page,
+            cb_kwargs={"title": title, "published": published},
+        )
+
+    def parse_article(self, response: Response, title: str = "", published: str | None = None):
+        if not isinstance(response, TextResponse):
+            self.skip_page(response.url, "not a text page")
+            return
+        article = extract_article(response)
+        if article is None:
+            self.skip_page(response.url, "no article text found")
+            return
+        yield CollectedItem(
+            url=response.url,
+            kind=self.item_kind,
+            source=self.source,
+            title=article.title or title,
+            text=article.text,
+            published=published or article.published,
+            lang=article.lang,
+        )
+
+    # -- errors -------------------------------------------------------------------------------
+    def skip_page(self, url: str, why: str) -> None:
+        self.logger.warning("%s: %s; skipped", url, why)
+        self.crawler.stats.inc_value("leaksentry/unreadable_pages")
+
+    def malformed(self, where: str, why: str) -> None:
+        """An entry or post that cannot be used: logged and counted, the rest goes on."""
+        self.logger.warning("%s: %s; skipped", where, why)
+        self.crawler.stats.inc_value("leaksentry/malformed_entries")
+
+    def report_error(self, message: str) -> None:
+        """A source-level failure: logged, recorded for `sources status`, state not saved."""
+        self.logger.error(message)
+        self.crawler.stats.set_value("leaksentry/error", message)
+
+    def failed(self, failure):
+        """Errback of the source's own requests (feed, API, listing)."""
+        self.report_error(f"{failure.request.url}: {describe_failure(failure)}")
+
+    def failed_page(self, failure):
+        """Errback of article pages: one page lost is not a source failure."""
+        self.logger.warning(
+            "%s: page not fetched: %s", failure.request.url, describe_failure(failure)
+        )
+        self.crawler.stats.inc_value("leaksentry/failed_pages")
+
+
+def describe_failure(failure) -> str:
+    response = getattr(failure.value, "response", None)
+    if response is not None:
+        return f"HTTP {response.status}"
+    return failure.getErrorMessage() or failure.type.__name__
