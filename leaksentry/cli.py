@@ -329,6 +329,38 @@ def sources_check(config_path):
     click.echo(f"{len(config.sources)} source(s) OK")
 
 
+@sources.command("status")
+@config_option
+def sources_status(config_path):
+    """Coverage health per source: last success, last error, HTTP statuses, items per run,
+    pages blocked by robots.txt, pages that look truncated (paywall).
+
+    A source that is failing, stale or never crawled is one where "no alert" means "no data".
+
+    Example: leaksentry sources status
+    """
+    from leaksentry.coverage import source_health
+
+    config = load_config(config_path)
+    with open_store(config) as store:
+        report = source_health(config, store)
+    if not report:
+        click.echo("no sources configured")
+    for health in report:
+        statuses = " ".join(f"{code}x{n}" for code, n in sorted(health.statuses.items())) or "-"
+        click.echo(f"{health.name:<20} {health.kind:<10} {health.health.upper()}")
+        click.echo(
+            f"    last success {health.last_success or 'never'}; items last run "
+            f"{health.items_last_run}, per run {health.items_per_run:.1f}, stored "
+            f"{health.items_stored}; HTTP {statuses}; robots.txt blocked "
+            f"{health.robots_blocked}; truncated {health.truncated}"
+        )
+        if health.last_error:
+            click.echo(f"    last error: {health.last_error}")
+    if any(h.health in ("failing", "stale", "never crawled") for h in report):
+        sys.exit(3)
+
+
 @cli.command()
 @click.option(
     "--briefs",

@@ -40,6 +40,7 @@ TOP_LEVEL_KEYS = {
     "sources",
     "matcher",
     "log_file",
+    "keep_raw_days",
 }
 SMTP_KEYS = {"host", "port", "security", "user", "password", "sender", "timeout", "recipients"}
 SOURCE_KEYS = {"name", "kind", "url", "every", "enabled", "lookback"}
@@ -82,6 +83,7 @@ class Config:
     sources_file: Path | None = None
     matcher: dict = field(default_factory=dict)
     log_file: Path | None = None
+    keep_raw_days: int = 30  # raw responses of unmatched items are kept this long
 
     def source(self, name: str) -> Source:
         for source in self.sources:
@@ -146,7 +148,10 @@ def _build(file: Path | None, data: dict, base: Path, env) -> Config:
         smtp=_smtp(data.get("smtp", {}), where, env),
         matcher=dict(data.get("matcher", {})),
         log_file=resolve(data["log_file"], "") if data.get("log_file") else None,
+        keep_raw_days=data.get("keep_raw_days", 30),
     )
+    if not isinstance(config.keep_raw_days, int) or config.keep_raw_days < 0:
+        raise ConfigError(f"{where}: 'keep_raw_days' must be a whole number of days (0 or more)")
     if not isinstance(data.get("matcher", {}), dict):
         raise ConfigError(f"{where}: [matcher] must be a table")
     inline = data.get("source", [])

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -198,6 +199,12 @@ def _match_row(match) -> dict:
         "evidence": json.dumps(match.evidence, ensure_ascii=False),
         "alert": int(match.alert),
     }
+
+
+def purge_raw_captures(config: Config, store: Store) -> int:
+    """Drop raw responses older than keep_raw_days; those of matched items stay as evidence."""
+    cutoff = datetime.now(UTC) - timedelta(days=config.keep_raw_days)
+    return store.purge_raw_captures(cutoff.isoformat(timespec="seconds"))
 
 
 # -- send ---------------------------------------------------------------------------------------

@@ -134,3 +134,43 @@ def m001_create_tables(db: Database) -> None:
         },
         pk="id",
     )
+
+
+@migration
+def m002_stories_raw_and_source_runs(db: Database) -> None:
+    db["items"].add_column("story", str)  # id of the first item of its story (syndicated copies)
+    db["items"].create_index(["story"])
+    db["item_signatures"].create(
+        {"item_id": str, "signature": bytes, "created_at": str}, pk="item_id"
+    )
+    db["item_signatures"].create_index(["created_at"])
+    db["raw_captures"].create(
+        {
+            "item_id": str,
+            "url": str,
+            "content_type": str,
+            "body": bytes,  # zlib-compressed response body, as fetched
+            "fetched_at": str,
+        },
+        pk="item_id",
+    )
+    db["raw_captures"].create_index(["fetched_at"])
+    db["source_runs"].create(
+        {
+            "id": int,
+            "source": str,
+            "started_at": str,
+            "finished_at": str,
+            "ok": int,
+            "stored": int,
+            "linked": int,  # stored as a copy of an already stored story
+            "duplicates": int,
+            "statuses": str,  # JSON {"200": 12, "404": 1}
+            "robots_blocked": int,
+            "truncated": int,  # pages whose text looks cut short (paywall)
+            "failed_pages": int,
+            "error": str,
+        },
+        pk="id",
+    )
+    db["source_runs"].create_index(["source", "id"])

@@ -18,6 +18,7 @@ class Item:
     title: str
     text: str
     lang: str | None = None
+    story: str | None = None  # shared by syndicated and near-identical copies (set at ingest)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -33,6 +34,7 @@ class Item:
             title=row.get("title") or "",
             text=row.get("text") or "",
             lang=row.get("lang"),
+            story=row.get("story"),
         )
 
     def published_at(self) -> datetime | None:

@@ -58,6 +58,7 @@ class Service:
             matched = jobs.match_new(self.config, store, vault, self._matcher, self.stopping.is_set)
             log.info("match: %s", matched)
             self._send(store)
+            jobs.purge_raw_captures(self.config, store)
 
     def retry_mail(self) -> None:
         """Send what is still queued (the SMTP server may be back)."""

@@ -8,6 +8,7 @@ the items whose ``matched_at`` is still NULL, so a killed run resumes where it s
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,22 +58,79 @@ class Store:
     def has_url(self, canonical_url: str) -> bool:
         return self._exists("select 1 from items where canonical_url = ?", canonical_url)
 
-    def has_content(self, content_hash: str) -> bool:
-        return self._exists("select 1 from items where content_hash = ?", content_hash)
+    def add_item(
+        self,
+        item: Item,
+        canonical_url: str,
+        content_hash: str,
+        signature: bytes | None = None,
+        raw: tuple[str, bytes] | None = None,
+    ) -> bool:
+        """Store a new item with its story signature and raw capture, all or nothing.
 
-    def add_item(self, item: Item, canonical_url: str, content_hash: str) -> bool:
-        """Store a new item; False (and nothing written) when its URL or content is known."""
+        False (and nothing written) when the canonical URL is already stored. The same text
+        at another URL is stored: it is a copy, linked through ``item.story``.
+        """
+        stamp = now()
         with self.db.atomic():
-            if self.has_url(canonical_url) or self.has_content(content_hash):
+            if self.has_url(canonical_url):
                 return False
             row = item.to_dict() | {
+                "story": item.story or item.id,
                 "canonical_url": canonical_url,
                 "content_hash": content_hash,
-                "fetched_at": now(),
+                "fetched_at": stamp,
                 "matched_at": None,
             }
             self.db["items"].insert(row)
+            if signature is not None:
+                self.db["item_signatures"].insert(
+                    {"item_id": item.id, "signature": signature, "created_at": stamp}
+                )
+            if raw is not None:
+                content_type, body = raw
+                self.db["raw_captures"].insert(
+                    {
+                        "item_id": item.id,
+                        "url": item.url,
+                        "content_type": content_type,
+                        "body": zlib.compress(body, 6),
+                        "fetched_at": stamp,
+                    }
+                )
         return True
+
+    def story_of_content(self, content_hash: str) -> str | None:
+        """The story of an item with exactly this text, if one is stored."""
+        row = self.db.execute(
+            "select story from items where content_hash = ? order by fetched_at limit 1",
+            [content_hash],
+        ).fetchone()
+        return row[0] if row else None
+
+    def recent_signatures(self, since: str) -> Iterator[tuple[str, str, bytes]]:
+        """(item id, story, signature) of items stored since `since`, for near-copy detection."""
+        yield from self.db.execute(
+            "select s.item_id, i.story, s.signature from item_signatures s "
+            "join items i on i.id = s.item_id where s.created_at >= ?",
+            [since],
+        )
+
+    def raw_capture(self, item_id: str) -> tuple[str, bytes] | None:
+        """(content type, body) as fetched, or None when not kept."""
+        row = self.db.execute(
+            "select content_type, body from raw_captures where item_id = ?", [item_id]
+        ).fetchone()
+        return (row[0], zlib.decompress(row[1])) if row else None
+
+    def purge_raw_captures(self, older_than: str) -> int:
+        """Drop raw captures fetched before `older_than`, except those of matched items."""
+        cursor = self.db.execute(
+            "delete from raw_captures where fetched_at < ? "
+            "and item_id not in (select item_id from matches)",
+            [older_than],
+        )
+        return cursor.rowcount
 
     def unmatched_items(self, limit: int = 500) -> list[Item]:
         rows = self.db.query(
@@ -87,6 +145,9 @@ class Store:
     def get_item(self, item_id: str) -> Item | None:
         rows = list(self.db.query("select * from items where id = ?", [item_id]))
         return Item.from_dict(rows[0]) if rows else None
+
+    def item_counts_by_source(self) -> dict[str, int]:
+        return dict(self.db.execute("select source, count(*) from items group by source"))
 
     def count(self, table: str) -> int:
         return self.db[table].count
@@ -229,6 +290,18 @@ class Store:
 
     def source_rows(self) -> list[dict]:
         return list(self.db.query("select * from sources order by name"))
+
+    def record_source_run(self, row: dict) -> None:
+        """One source's figures for one crawl: statuses, stored, blocked, truncated, error."""
+        self.db["source_runs"].insert(row | {"statuses": json.dumps(row.get("statuses", {}))})
+
+    def source_runs(self, source: str, limit: int = 10) -> list[dict]:
+        return list(
+            self.db.query(
+                "select * from source_runs where source = ? order by id desc limit ?",
+                [source, limit],
+            )
+        )
 
     def start_run(self, job: str, source: str | None = None) -> int:
         return (

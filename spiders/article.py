@@ -17,12 +17,26 @@ PUBLISHED_META = (
 )
 
 
+SHORT_ARTICLE_WORDS = 80
+PAYWALL_MARKERS = (
+    "subscribe to continue",
+    "subscribe to read",
+    "subscribers only",
+    "for subscribers",
+    "log in to continue reading",
+    "sign in to read",
+    "this article is for members",
+    'class="paywall',
+)
+
+
 @dataclass
 class Article:
     title: str
     text: str
     published: str | None
     lang: str | None
+    truncated: bool = False  # the text looks cut short (paywall, teaser)
 
 
 def extract_article(response: TextResponse) -> Article | None:
@@ -39,7 +53,19 @@ def extract_article(response: TextResponse) -> Article | None:
         text = rest.strip()
     published = page_published(response) or iso_date(document.date)
     lang = (response.css("html::attr(lang)").get() or "").split("-")[0].lower() or None
-    return Article(title=title, text=text, published=published, lang=lang)
+    return Article(title, text, published, lang, looks_truncated(text, response.text))
+
+
+def looks_truncated(text: str, page: str) -> bool:
+    """A short text, a text ending mid-sentence, or a paywall notice on the page."""
+    tail = text.rstrip()[-1:]
+    lowered = page.lower()
+    return (
+        len(text.split()) < SHORT_ARTICLE_WORDS
+        or tail in ("…", ",")
+        or text.rstrip().endswith("...")
+        or any(marker in lowered for marker in PAYWALL_MARKERS)
+    )
 
 
 def page_published(response: TextResponse) -> str | None:

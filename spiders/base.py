@@ -58,18 +58,29 @@ class SourceSpider(scrapy.Spider):
             self._store.close()
 
     # -- article pages ------------------------------------------------------------------------
-    def article_request(self, url: str, title: str = "", published: str | None = None):
-        """A request for an article page, or None when it is already stored."""
+    def article_request(
+        self, url: str, title: str = "", published: str | None = None, kind: str | None = None
+    ):
+        """A request for an article page, or None when it is already stored.
+
+        ``kind`` overrides the spider's item kind: a page linked from a post is news.
+        """
         if self.known(url):
             return None
         return scrapy.Request(
             url,
             callback=self.parse_article,
             errback=self.failed_page,
-            cb_kwargs={"title": title, "published": published},
+            cb_kwargs={"title": title, "published": published, "kind": kind},
         )
 
-    def parse_article(self, response: Response, title: str = "", published: str | None = None):
+    def parse_article(
+        self,
+        response: Response,
+        title: str = "",
+        published: str | None = None,
+        kind: str | None = None,
+    ):
         if not isinstance(response, TextResponse):
             self.skip_page(response.url, "not a text page")
             return
@@ -77,15 +88,56 @@ class SourceSpider(scrapy.Spider):
         if article is None:
             self.skip_page(response.url, "no article text found")
             return
+        if article.truncated:
+            self.crawler.stats.inc_value("leaksentry/truncated")
         yield CollectedItem(
             url=response.url,
-            kind=self.item_kind,
+            kind=kind or self.item_kind,
             source=self.source,
             title=article.title or title,
             text=article.text,
             published=published or article.published,
             lang=article.lang,
+            raw=response.body,
+            raw_type=response.headers.get("Content-Type", b"").decode("latin-1"),
         )
+
+    # -- conditional GET (feeds, sitemaps) ----------------------------------------------------
+    def conditional_request(self, url: str, callback, **cb_kwargs) -> scrapy.Request:
+        """A GET carrying the ETag / Last-Modified saved for ``url``; a 304 reaches the callback."""
+        saved = self.state.get("validators", {}).get(url, {})
+        headers = {}
+        if saved.get("etag"):
+            headers["If-None-Match"] = saved["etag"]
+        if saved.get("last_modified"):
+            headers["If-Modified-Since"] = saved["last_modified"]
+        return scrapy.Request(
+            url,
+            callback=callback,
+            errback=self.failed,
+            headers=headers,
+            cb_kwargs=cb_kwargs,
+            meta={"handle_httpstatus_list": [304], "validators_key": url},
+        )
+
+    def not_modified(self, response: Response) -> bool:
+        """True on a 304 (nothing to do); otherwise keep the response's validators."""
+        if response.status == 304:
+            self.logger.info("%s: not modified since the last run", response.url)
+            self.crawler.stats.inc_value("leaksentry/not_modified")
+            return True
+        validators = {
+            key: value.decode("latin-1")
+            for key, header in (("etag", "ETag"), ("last_modified", "Last-Modified"))
+            if (value := response.headers.get(header))
+        }
+        saved = self.state.setdefault("validators", {})
+        key = response.meta.get("validators_key", response.url)
+        kept = {k: v for k, v in saved.get(key, {}).items() if k not in ("etag", "last_modified")}
+        saved[key] = kept | validators
+        if not saved[key]:
+            del saved[key]
+        return False
 
     # -- errors -------------------------------------------------------------------------------
     def skip_page(self, url: str, why: str) -> None:
@@ -112,6 +164,8 @@ class SourceSpider(scrapy.Spider):
             "%s: page not fetched: %s", failure.request.url, describe_failure(failure)
         )
         self.crawler.stats.inc_value("leaksentry/failed_pages")
+        # the next run reads its feeds and sitemaps in full, so the lost page is tried again
+        self.state.pop("validators", None)
 
 
 def describe_failure(failure) -> str:

@@ -16,7 +16,7 @@ from scrapy.settings import Settings
 
 from leaksentry.config import Config, Source, load_config
 from leaksentry.errors import LeaksentryError
-from leaksentry.store import Store
+from leaksentry.store import Store, now
 from spiders import settings as project_settings
 from spiders.kinds import SPIDERS
 
@@ -31,7 +31,7 @@ def crawl_settings(config: Config, log_level: str = "INFO") -> Settings:
 
 def run_sources(config: Config, sources: list[Source], log_level: str = "INFO") -> dict:
     """Crawl every given source concurrently in one reactor; return results per source."""
-    process = CrawlerProcess(crawl_settings(config, log_level), install_root_handler=True)
+    process = CrawlerProcess(crawl_settings(config, log_level))
     crawlers = {}
     with Store(config.database) as store:
         states = {source.name: store.source_state(source.name) for source in sources}
@@ -46,34 +46,64 @@ def run_sources(config: Config, sources: list[Source], log_level: str = "INFO") 
             state=states[source.name],
             lookback=source.lookback,
         )
+    started = now()
     process.start()
     results = {}
     with Store(config.database) as store:
         for source in sources:
             crawler = crawlers[source.name]
-            stats = crawler.stats.get_stats()
-            error = stats.get("leaksentry/error")
-            if error is None and stats.get("downloader/response_count", 0) == 0:
-                error = (
-                    "no response from the source (unreachable, refused or blocked by robots.txt)"
-                )
-            stored = stats.get("leaksentry/stored", 0)
-            if error is None and crawler.spider is not None:
+            result = source_result(crawler.stats.get_stats())
+            if result["ok"] and crawler.spider is not None:
                 store.save_source_state(source.name, source.kind, source.url, crawler.spider.state)
             store.record_source_result(
-                source.name, source.kind, source.url, ok=error is None, items=stored, error=error
+                source.name,
+                source.kind,
+                source.url,
+                result["ok"],
+                result["stored"],
+                result["error"],
             )
-            results[source.name] = {
-                "ok": error is None,
-                "stored": stored,
-                "duplicates": stats.get("leaksentry/duplicates", 0),
-                "already_stored": stats.get("leaksentry/already_stored", 0),
-                "malformed": stats.get("leaksentry/malformed_entries", 0),
-                "failed_pages": stats.get("leaksentry/failed_pages", 0)
-                + stats.get("leaksentry/unreadable_pages", 0),
-                "error": error,
-            }
+            store.record_source_run(
+                {"source": source.name, "started_at": started, "finished_at": now()}
+                | {key: result[key] for key in RUN_FIELDS}
+            )
+            results[source.name] = result
     return results
+
+
+RUN_FIELDS = (
+    "ok",
+    "stored",
+    "linked",
+    "duplicates",
+    "statuses",
+    "robots_blocked",
+    "truncated",
+    "failed_pages",
+    "error",
+)
+
+
+def source_result(stats: dict) -> dict:
+    """One source's figures from its crawler's stats."""
+    error = stats.get("leaksentry/error")
+    if error is None and stats.get("downloader/response_count", 0) == 0:
+        error = "no response from the source (unreachable, refused or blocked by robots.txt)"
+    prefix = "downloader/response_status_count/"
+    return {
+        "ok": error is None,
+        "stored": stats.get("leaksentry/stored", 0),
+        "linked": stats.get("leaksentry/linked", 0),
+        "duplicates": stats.get("leaksentry/duplicates", 0),
+        "already_stored": stats.get("leaksentry/already_stored", 0),
+        "malformed": stats.get("leaksentry/malformed_entries", 0),
+        "failed_pages": stats.get("leaksentry/failed_pages", 0)
+        + stats.get("leaksentry/unreadable_pages", 0),
+        "robots_blocked": stats.get("robotstxt/forbidden", 0),
+        "truncated": stats.get("leaksentry/truncated", 0),
+        "statuses": {k.removeprefix(prefix): v for k, v in stats.items() if k.startswith(prefix)},
+        "error": error,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

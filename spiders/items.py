@@ -14,3 +14,5 @@ class CollectedItem:
     text: str
     published: str | None = None
     lang: str | None = None
+    raw: bytes | None = None  # the response as fetched, kept compressed as evidence
+    raw_type: str | None = None

@@ -14,6 +14,7 @@ from w3lib.url import canonicalize_url
 from leaksentry.records import Item
 from leaksentry.store import Store
 from spiders.items import CollectedItem
+from spiders.stories import StoryIndex, signature, story_index, to_bytes
 
 _TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ref|cmpid)$", re.I)
 
@@ -64,12 +65,13 @@ class NormalisePipeline:
 
 
 class StorePipeline:
-    """Write each new item to SQLite at once; duplicates (same URL or same text) are dropped."""
+    """Write each new item to SQLite at once, linked to its story; a stored URL is dropped."""
 
     def __init__(self, database: str, stats):
         self.database = database
         self.stats = stats
         self.store: Store | None = None
+        self.stories: StoryIndex | None = None
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -77,6 +79,7 @@ class StorePipeline:
 
     def open_spider(self, spider=None):
         self.store = Store(self.database)
+        self.stories = story_index(self.store)
 
     def close_spider(self, spider=None):
         if self.store:
@@ -84,6 +87,9 @@ class StorePipeline:
 
     def process_item(self, item: CollectedItem):
         canonical = canonical_url(item.url)
+        digest = content_hash(item.title, item.text)
+        minhash = signature(item.text or item.title)
+        story = self.store.story_of_content(digest) or self.stories.find(minhash)
         record = Item(
             id=item_id(canonical),
             url=clean_url(item.url),
@@ -93,9 +99,14 @@ class StorePipeline:
             title=item.title,
             text=item.text,
             lang=item.lang,
+            story=story,
         )
-        if not self.store.add_item(record, canonical, content_hash(item.title, item.text)):
+        raw = (item.raw_type or "", item.raw) if item.raw is not None else None
+        if not self.store.add_item(record, canonical, digest, to_bytes(minhash), raw):
             self.stats.inc_value("leaksentry/duplicates")
-            raise DropItem(f"duplicate of a stored item: {item.url}")
+            raise DropItem(f"already stored: {item.url}")
+        self.stories.add(record.id, story or record.id, minhash)
         self.stats.inc_value("leaksentry/stored")
+        if story:
+            self.stats.inc_value("leaksentry/linked")
         return item

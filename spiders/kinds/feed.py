@@ -1,11 +1,14 @@
-"""RSS and Atom feeds: read the feed, then follow each entry to its article page."""
+"""RSS and Atom feeds: read the feed, then follow each entry to its article page.
+
+The feed is fetched with a conditional GET (the ETag / Last-Modified of the last run, kept in
+the source's state): a 304 means nothing new and is not an error.
+"""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
 import feedparser
-import scrapy
 from scrapy.http import Response
 
 from spiders.article import struct_time_iso
@@ -19,9 +22,11 @@ class FeedSpider(SourceSpider):
     kind = "feed"
 
     async def start(self):
-        yield scrapy.Request(self.url, callback=self.parse_feed, errback=self.failed)
+        yield self.conditional_request(self.url, self.parse_feed)
 
     def parse_feed(self, response: Response):
+        if self.not_modified(response):
+            return
         feed = feedparser.parse(response.body, response_headers=dict(_headers(response)))
         if not feed.entries:
             reason = getattr(feed, "bozo_exception", None) or "no entries"
