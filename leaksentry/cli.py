@@ -318,15 +318,37 @@ def sources():
 def sources_check(config_path):
     """Validate the configuration and sources file without fetching anything.
 
+    Also warns when a query (or hashtag, actor, channel) sent to a third party contains a
+    distinctive term of an active brief's details: queries must never be derived from briefs.
+
     Example: leaksentry sources check --config leaksentry.toml
     """
+    from leaksentry.querycheck import check_queries
+
     config = load_config(config_path)
+    warnings = check_queries(config.sources, _active_briefs_if_any(config))
     for source in config.sources:
         state = "enabled" if source.enabled else "disabled"
         click.echo(
             f"{source.name:<20} {source.kind:<8} every {source.every:>5}s {state:<8} {source.url}"
         )
-    click.echo(f"{len(config.sources)} source(s) OK")
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(
+        f"{len(config.sources)} source(s) OK"
+        + (f", {len(warnings)} warning(s)" if warnings else "")
+    )
+
+
+def _active_briefs_if_any(config: Config) -> list:
+    """Active briefs opened in memory, or none when there is no database or key yet."""
+    from leaksentry.jobs import active_briefs
+
+    if not config.database.exists():
+        return []
+    store, vault = open_store_and_vault(config)
+    with store:
+        return active_briefs(store, vault)
 
 
 @sources.command("status")
