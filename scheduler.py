@@ -1,4 +1,5 @@
-"""The service's timing (APScheduler 3.x): each source at its interval, then match and send.
+"""The service's timing (APScheduler 3.x): each source at its interval, then match and send;
+the mail retry every minute; the digest daily at `[alerts] digest_time` (UTC).
 
 Only wiring lives here; the work is in leaksentry.service. No job overlaps itself
 (max_instances=1, missed runs coalesced); a job that raises is logged and runs again at its
@@ -15,9 +16,11 @@ from datetime import UTC, datetime
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from leaksentry.config import Config
+from leaksentry.exposures import AlertSettings
 from leaksentry.service import Service
 
 log = logging.getLogger("leaksentry.scheduler")
@@ -44,8 +47,16 @@ def build_scheduler(service: Service) -> BlockingScheduler:
     scheduler.add_job(
         service.retry_mail, IntervalTrigger(seconds=MAIL_RETRY_SECONDS), id="mail-retry"
     )
+    hour, minute = digest_time(service.config)
+    scheduler.add_job(service.digest, CronTrigger(hour=hour, minute=minute), id="digest")
     scheduler.add_listener(_log_event, EVENT_JOB_ERROR | EVENT_JOB_MAX_INSTANCES)
     return scheduler
+
+
+def digest_time(config) -> tuple[int, int]:
+    text = AlertSettings.from_dict(config.alerts).digest_time
+    hour, minute = text.split(":")
+    return int(hour), int(minute)
 
 
 def _log_event(event) -> None:

@@ -1,81 +1,181 @@
-"""Deciding who hears about a match, and rendering the alert that goes into the outbox.
+"""Alert mail: deciding when an alert is worth a message, and rendering it into the outbox.
 
-An alert carries the codename, the score, the public URL, the public evidence and which of the
-brief's details matched, by number. It never carries the sealed summary or detail wording.
+One thread per brief: every message about a brief carries In-Reply-To and References to the
+brief's previous message. The first message of an alert says what is out; a follow-up is
+written only when the story spreads (more sites), grows surer (higher score) or reveals new
+details, and shows the spread over time. Low-severity alerts wait for the daily digest.
+
+A message names the codename, the score, the public URLs, the public evidence and the
+*numbers* of the details revealed. It never carries the sealed summary or detail wording.
 """
 
 from __future__ import annotations
 
 import html
 import json
+from collections.abc import Callable
 from email.utils import make_msgid
 
-from leaksentry.records import Brief, Item, Match
+from leaksentry.exposures import AlertSettings
+from leaksentry.store import Store, now
 
 MESSAGE_DOMAIN = "leaksentry.local"
+MAX_REFERENCES = 12
 
 
-def recipients_for(brief: Brief, default_recipients: list[str]) -> list[str]:
-    """The brief's own recipients first, then the configured defaults, without repeats."""
-    return list(dict.fromkeys([*brief.recipients, *default_recipients]))
+def recipients_for(brief_row: dict, default_recipients: list[str]) -> list[str]:
+    """The brief's own recipients, then the configured defaults, without repeats."""
+    return list(dict.fromkeys([*json.loads(brief_row["recipients"] or "[]"), *default_recipients]))
 
 
-def describe_details(match: Match, n_details: int) -> str:
-    if not match.details_matched:
+def describe_details(details: list[int], n_details: int | None) -> str:
+    if not details:
         return "none singled out (the item matches the brief as a whole)"
-    numbers = ", ".join(f"#{j + 1}" for j in match.details_matched)
-    return f"{numbers} of {n_details}"
+    numbers = ", ".join(f"#{j + 1}" for j in details)
+    return f"{numbers} of {n_details}" if n_details else numbers
 
 
-def render_alert(brief: Brief, item: Item, match: Match, default_recipients: list[str]) -> dict:
-    """The outbox row for one alert: subject, plain text, HTML, recipients, Message-ID."""
-    details = describe_details(match, len(brief.details))
-    window = f"{brief.active_from or 'open'} to {brief.active_until or 'open'}"
-    subject = f"[leaksentry] {brief.codename}: possible exposure (score {match.score:.2f})"
+def notify(
+    store: Store,
+    settings: AlertSettings,
+    default_recipients: list[str],
+    link: Callable[[int], str] | None = None,
+) -> int:
+    """Queue the mail that open alerts call for; returns how many messages were queued."""
+    queued = 0
+    briefs = {row["id"]: row for row in store.brief_rows()}
+    for alert in store.alert_rows("open"):
+        state = _state(alert)
+        if alert["notified"] is None:
+            if alert["severity"] != "high" and settings.immediate == "high":
+                continue  # low severity: the digest will carry it
+            kind = "alert"
+        elif _spread(json.loads(alert["notified"]), state, settings):
+            kind = "follow-up"
+        else:
+            continue
+        brief = briefs[alert["brief_id"]]
+        message = render(kind, alert, brief, store.alert_items(alert["id"]), link)
+        with store.db.atomic():
+            store.queue_message(
+                message
+                | thread_headers(store, brief["id"])
+                | {
+                    "alert_id": alert["id"],
+                    "brief_id": brief["id"],
+                    "kind": kind,
+                    "recipients": json.dumps(recipients_for(brief, default_recipients)),
+                }
+            )
+            store.update_alert(alert["id"], {"notified": json.dumps(state), "notified_at": now()})
+        queued += 1
+    return queued
+
+
+def _state(alert: dict) -> dict:
+    """What a message about this alert tells: the figures a follow-up is compared against."""
+    return {
+        "domains": len(json.loads(alert["domains"])),
+        "score": alert["max_score"],
+        "details": json.loads(alert["details"]),
+        "items": alert["items"],
+    }
+
+
+def _spread(before: dict, after: dict, settings: AlertSettings) -> bool:
+    return (
+        after["domains"] >= before["domains"] + settings.follow_up_domains
+        or after["score"] >= before["score"] + settings.follow_up_score
+        or bool(set(after["details"]) - set(before["details"]))
+    )
+
+
+def thread_headers(store: Store, brief_id: str) -> dict:
+    """A new Message-ID, replying to the brief's previous message when there is one."""
+    message_id = make_msgid(domain=MESSAGE_DOMAIN)
+    previous = store.last_message_for_brief(brief_id)
+    if previous is None:
+        return {"message_id": message_id, "in_reply_to": None, "refs": None}
+    chain = (previous["refs"] or "").split() + [previous["message_id"]]
+    if len(chain) > MAX_REFERENCES:  # keep the thread's root and the latest ones
+        chain = chain[:1] + chain[-(MAX_REFERENCES - 1) :]
+    return {
+        "message_id": message_id,
+        "in_reply_to": previous["message_id"],
+        "refs": " ".join(chain),
+    }
+
+
+def render(
+    kind: str, alert: dict, brief: dict, items: list[dict], link: Callable[[int], str] | None
+) -> dict:
+    """Subject, plain text and HTML of an alert or follow-up."""
+    details = describe_details(json.loads(alert["details"]), brief.get("n_details"))
+    domains = json.loads(alert["domains"])
+    window = f"{brief['active_from'] or 'open'} to {brief['active_until'] or 'open'}"
+    best = max(items, key=lambda row: row["score"])
+    codename, score = brief["codename"], alert["max_score"]
+    if kind == "follow-up":
+        subject = (
+            f"Re: [leaksentry] {codename}: spreading, {len(domains)} site(s) (score {score:.2f})"
+        )
+        opening = f"The exposure of {codename} (alert {alert['id']}) is spreading."
+    else:
+        subject = f"[leaksentry] {codename}: possible exposure (score {score:.2f})"
+        opening = f"A public item appears to expose the sealed brief {codename}."
     facts = [
-        ("Brief", f"{brief.codename} (id {brief.id}), active {window}"),
-        ("Score", f"{match.score:.2f}"),
-        ("Public URL", item.url or "(no URL)"),
-        ("Source", f"{item.source} ({item.kind})"),
-        ("Published", item.published or "unknown"),
-        ("Title", item.title or "(none)"),
+        (
+            "Alert",
+            f"{alert['id']} ({alert['severity']} severity{', retro-check' if alert['retro'] else ''})",
+        ),
+        ("Brief", f"{codename} (id {brief['id']}), active {window}"),
+        ("Score", f"{score:.2f}"),
         ("Details revealed", details),
+        ("Public URL", best["url"] or "(no URL)"),
+        ("Seen on", f"{len(domains)} site(s): {', '.join(domains)}"),
     ]
-    text_lines = [
-        f"A public item appears to expose the sealed brief {brief.codename}.",
+    if link:
+        facts.append(("Open", link(alert["id"])))
+    evidence = json.loads(best["evidence"])
+    spread = [
+        (row["published"] or row["created_at"], row["source"], row["url"] or "(no URL)")
+        for row in items
+    ]
+    text = [
+        opening,
         "",
         *(f"{label}: {value}" for label, value in facts),
         "",
         "Public evidence:",
-        *(f'  > "{passage}"' for passage in match.evidence),
+        *(f'  > "{passage}"' for passage in evidence),
+        "",
+        "Spread over time:",
+        *(f"  {when}  {source}  {url}" for when, source, url in spread),
         "",
         "Detail numbers refer to the sealed brief; its wording is not included in this mail.",
-        "Open the brief in leaksentry to compare, and record your verdict there.",
+        "Record your verdict with `leaksentry alert confirm|dismiss "
+        f"{alert['id']}` or on the triage page.",
     ]
     rows = "".join(
-        f"<tr><th align='left'>{html.escape(label)}</th><td>{_html_value(label, value)}</td></tr>"
+        f"<tr><th align='left'>{html.escape(label)}</th><td>{_html_value(value)}</td></tr>"
         for label, value in facts
     )
-    quotes = "".join(f"<blockquote>{html.escape(p)}</blockquote>" for p in match.evidence)
+    quotes = "".join(f"<blockquote>{html.escape(p)}</blockquote>" for p in evidence)
+    spread_rows = "".join(
+        f"<tr><td>{html.escape(when)}</td><td>{html.escape(source)}</td>"
+        f"<td>{_html_value(url)}</td></tr>"
+        for when, source, url in spread
+    )
     body_html = (
-        "<html><body>"
-        f"<p>A public item appears to expose the sealed brief <b>{html.escape(brief.codename)}</b>.</p>"
-        f"<table>{rows}</table><h3>Public evidence</h3>{quotes}"
+        f"<html><body><p>{html.escape(opening)}</p><table>{rows}</table>"
+        f"<h3>Public evidence</h3>{quotes}<h3>Spread over time</h3><table>{spread_rows}</table>"
         "<p><small>Detail numbers refer to the sealed brief; its wording is not included in "
         "this mail.</small></p></body></html>"
     )
-    return {
-        "brief_id": brief.id,
-        "item_id": item.id,
-        "recipients": json.dumps(recipients_for(brief, default_recipients)),
-        "subject": subject,
-        "body_text": "\n".join(text_lines) + "\n",
-        "body_html": body_html,
-        "message_id": make_msgid(domain=MESSAGE_DOMAIN),
-    }
+    return {"subject": subject, "body_text": "\n".join(text) + "\n", "body_html": body_html}
 
 
-def _html_value(label: str, value: str) -> str:
-    if label == "Public URL" and value.startswith(("http://", "https://")):
+def _html_value(value: str) -> str:
+    if value.startswith(("http://", "https://")):
         return f"<a href='{html.escape(value, quote=True)}'>{html.escape(value)}</a>"
     return html.escape(value)

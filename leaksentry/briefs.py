@@ -155,6 +155,7 @@ def seal_brief(brief: Brief, vault: Vault) -> dict:
         "active_until": brief.active_until,
         "recipients": json.dumps(brief.recipients),
         "status": "active",
+        "n_details": len(brief.details),
         "sealed": sealed,
         "added_at": now(),
         "retired_at": None,

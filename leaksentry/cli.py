@@ -185,15 +185,18 @@ def crawl(names, config_path):
 @cli.command()
 @config_option
 def match(config_path):
-    """Score every item not yet matched against the active briefs; queue alerts.
+    """Score every item not yet matched against the active briefs; queue alert mail.
 
     Example: leaksentry match
     """
+    from leaksentry import jobs
+
     config = load_config(config_path)
     store, vault = open_store_and_vault(config)
     with store:
         report = _match(config, store, vault)
-    click.echo(f"match: {report}")
+        queued = jobs.notify_alerts(config, store)
+    click.echo(f"match: {report}; {queued} message(s) queued")
 
 
 @cli.command()
@@ -228,6 +231,7 @@ def cycle(config_path):
         sources = [s for s in config.sources if s.enabled]
         _print_crawl(jobs.crawl(config, sources, store))
         click.echo(f"match: {_match(config, store, vault)}")
+        click.echo(f"notify: {jobs.notify_alerts(config, store)} message(s) queued")
         sent = jobs.send_queued(config, store)
         click.echo(f"send: {sent}")
         for error in sent.errors:
@@ -260,30 +264,109 @@ def run(verbose, config_path):
 # -- inspection and files -----------------------------------------------------------------------
 @cli.command()
 @click.option(
-    "--state", type=click.Choice(["queued", "sent", "failed"]), help="Only alerts in this state."
+    "--status",
+    type=click.Choice(["open", "confirmed", "dismissed"]),
+    help="Only alerts with this verdict status.",
 )
 @config_option
-def alerts(state, config_path):
-    """List alerts and their delivery state.
+def alerts(status, config_path):
+    """List alerts (one per story exposing a brief) and the delivery state of their mail.
 
-    Example: leaksentry alerts --state queued
+    Example: leaksentry alerts --status open
     """
     config = load_config(config_path)
     with open_store(config) as store:
-        rows = store.alert_rows(state)
+        rows = store.alert_rows(status)
         codenames = {row["id"]: row["codename"] for row in store.brief_rows()}
+        messages = store.message_rows()
     if not rows:
         click.echo("no alerts")
     for row in rows:
-        item = json.loads(row["recipients"])
-        line = (
-            f"{row['id']:>4} {row['state']:<7} tries {row['attempts']:<2} "
-            f"{codenames.get(row['brief_id'], row['brief_id']):<18} {row['subject']}"
+        sites = len(json.loads(row["domains"]))
+        flags = " retro" if row["retro"] else ""
+        click.echo(
+            f"{row['id']:>4} {row['status']:<9} {row['severity']:<4} "
+            f"{codenames.get(row['brief_id'], row['brief_id']):<18} score {row['max_score']:.2f} "
+            f"{row['items']} item(s) on {sites} site(s){flags}"
         )
-        click.echo(line)
-        if row["last_error"]:
-            click.echo(f"       last error: {row['last_error']}")
-        click.echo(f"       to: {', '.join(item)}  created {row['created_at']}")
+        for message in (m for m in messages if m["alert_id"] == row["id"]):
+            error = f" ({message['last_error']})" if message["last_error"] else ""
+            click.echo(
+                f"       mail {message['id']} {message['kind']:<9} {message['state']:<6} "
+                f"tries {message['attempts']}{error}"
+            )
+        if row["verdict_by"]:
+            click.echo(f"       {row['status']} by {row['verdict_by']} at {row['verdict_at']}")
+    undelivered = [m for m in messages if m["state"] == "failed"]
+    for message in undelivered:
+        click.echo(f"FAILED mail {message['id']}: {message['subject']} ({message['last_error']})")
+
+
+@cli.group(cls=Group)
+def alert():
+    """Record an operator's verdict on an alert."""
+
+
+def _verdict(alert_id: int, status: str, who: str | None, note: str | None, config_path):
+    import getpass
+
+    config = load_config(config_path)
+    with open_store(config) as store:
+        if store.alert_row(alert_id) is None:
+            raise click.ClickException(f"no alert with id {alert_id}")
+        store.set_verdict(alert_id, status, who or getpass.getuser(), note)
+    click.echo(f"alert {alert_id} {status}")
+
+
+@alert.command("confirm")
+@click.argument("alert_id", type=int)
+@click.option("--by", "who", help="Who decides (default: the login name).")
+@click.option("--note", help="Why, for the audit log.")
+@config_option
+def alert_confirm(alert_id, who, note, config_path):
+    """Confirm that an alert is a real exposure (recorded with who and when).
+
+    Example: leaksentry alert confirm 12 --note "post names the street and time"
+    """
+    _verdict(alert_id, "confirmed", who, note, config_path)
+
+
+@alert.command("dismiss")
+@click.argument("alert_id", type=int)
+@click.option("--by", "who", help="Who decides (default: the login name).")
+@click.option("--note", help="Why, for the audit log.")
+@config_option
+def alert_dismiss(alert_id, who, note, config_path):
+    """Dismiss an alert: its story stops alerting (recorded with who and when).
+
+    Example: leaksentry alert dismiss 12 --note "another operation, same street"
+    """
+    _verdict(alert_id, "dismissed", who, note, config_path)
+
+
+@cli.command()
+@click.option(
+    "--send", "send_now", is_flag=True, help="Queue the digest for every recipient and send."
+)
+@config_option
+def digest(send_now, config_path):
+    """Render the daily digest now: low-severity alerts, open alerts, undelivered mail and
+    sources that could not be read. With --send, mail it to every recipient.
+
+    Example: leaksentry digest --send
+    """
+    from leaksentry import digest as digests
+    from leaksentry import jobs
+
+    config = load_config(config_path)
+    with open_store(config) as store:
+        click.echo(digests.build(config, store)[0].body_text)
+        if send_now:
+            queued = digests.queue(config, store)
+            report = jobs.send_queued(config, store)
+            click.echo(f"digest: {queued} queued; send: {report}")
+            for error in report.errors:
+                click.echo(f"  {error}", err=True)
 
 
 @cli.group(cls=Group)
@@ -341,14 +424,20 @@ def sources_check(config_path):
 
 
 def _active_briefs_if_any(config: Config) -> list:
-    """Active briefs opened in memory, or none when there is no database or key yet."""
+    """Active briefs opened in memory; none (with a note) when there is no brief or no key."""
     from leaksentry.jobs import active_briefs
+    from leaksentry.vault import open_vault
 
     if not config.database.exists():
         return []
-    store, vault = open_store_and_vault(config)
-    with store:
-        return active_briefs(store, vault)
+    with open_store(config) as store:
+        if not store.brief_rows(status="active"):
+            return []
+        try:
+            return active_briefs(store, open_vault(config, store))
+        except LeaksentryError as exc:
+            click.echo(f"note: queries not checked against briefs: {exc}", err=True)
+            return []
 
 
 @sources.command("status")

@@ -41,6 +41,7 @@ TOP_LEVEL_KEYS = {
     "matcher",
     "log_file",
     "keep_raw_days",
+    "alerts",
 }
 SMTP_KEYS = {"host", "port", "security", "user", "password", "sender", "timeout", "recipients"}
 SOURCE_KEYS = {"name", "kind", "url", "every", "enabled", "lookback"}
@@ -82,6 +83,7 @@ class Config:
     sources: list[Source] = field(default_factory=list)
     sources_file: Path | None = None
     matcher: dict = field(default_factory=dict)
+    alerts: dict = field(default_factory=dict)  # the [alerts] table (see exposures.AlertSettings)
     log_file: Path | None = None
     keep_raw_days: int = 30  # raw responses of unmatched items are kept this long
 
@@ -147,6 +149,7 @@ def _build(file: Path | None, data: dict, base: Path, env) -> Config:
         model=str(env.get("LEAKSENTRY_MODEL") or data.get("model") or DEFAULT_MODEL),
         smtp=_smtp(data.get("smtp", {}), where, env),
         matcher=dict(data.get("matcher", {})),
+        alerts=dict(data.get("alerts", {})),
         log_file=resolve(data["log_file"], "") if data.get("log_file") else None,
         keep_raw_days=data.get("keep_raw_days", 30),
     )

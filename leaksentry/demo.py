@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from leaksentry import jobs
+from leaksentry import digest, jobs
 from leaksentry.briefs import add_brief_files
 from leaksentry.config import load_config
 from leaksentry.localservers import MailCatcher, StaticSite
@@ -39,7 +39,10 @@ def write_demo_config(out: Path, data_dir: Path, site_url: str, smtp_port: int) 
         'host = "127.0.0.1"\n'
         f"port = {smtp_port}\n"
         'security = "none"\n'
-        'sender = "leaksentry-demo@localhost"\n',
+        'sender = "leaksentry-demo@localhost"\n'
+        'recipients = ["duty-desk@example.org"]\n\n'
+        "[alerts]\n"
+        'immediate = "all"  # the demo mails every alert at once; low severity normally waits\n',
         encoding="utf-8",
     )
     return config
@@ -87,20 +90,27 @@ def run_demo(data_dir: Path | None = None, echo=print) -> dict:
                 cache=jobs.StoreVectorCache(store),
             )
             matched = jobs.match_new(config, store, vault, matcher)
+            jobs.notify_alerts(config, store)
             sent = jobs.send_queued(config, store)
+            echo(f"digest      {digest.queue(config, store)} queued (one per recipient)")
+            digested = jobs.send_queued(config, store)
             figures = _figures(store, briefs, mail, out)
     figures["seconds"] = round(time.perf_counter() - started, 1)
     echo(f"collected   {figures['items']} items")
-    echo(f"matched     {matched.counts['matches']} match(es), {matched.counts['alerts']} alert(s)")
+    echo(
+        f"matched     {matched.counts['matches']} match(es), {matched.counts['alerts']} alert(s) "
+        "(an alert is one story exposing one brief)"
+    )
     for brief in briefs:
         count = figures["alerts_by_codename"].get(brief.codename, 0)
         echo(f"  {brief.codename:<16} {count} alert(s)")
         for url in figures["alert_urls"].get(brief.codename, []):
             echo(f"      {url}")
     echo(
-        f"sent        {sent.counts['sent']} mail(s); {len(mail.messages)} received by the SMTP server"
+        f"sent        {sent.counts['sent']} alert mail(s), {digested.counts['sent']} digest(s); "
+        f"{len(mail.messages)} received by the SMTP server"
     )
-    for error in sent.errors:
+    for error in sent.errors + digested.errors:
         echo(f"  error: {error}")
     echo(f"output      {out}  ({figures['seconds']}s)")
     return figures
@@ -111,13 +121,14 @@ def _figures(store: Store, briefs, mail: MailCatcher, out: Path) -> dict:
     alerts = store.alert_rows()
     urls: dict[str, list[str]] = {}
     for row in alerts:
-        item = store.get_item(row["item_id"])
-        urls.setdefault(codename[row["brief_id"]], []).append(item.url if item else row["item_id"])
+        for match in store.alert_items(row["id"]):
+            urls.setdefault(codename[row["brief_id"]], []).append(match["url"])
     figures = {
         "items": store.count("items"),
         "alerts_by_codename": dict(Counter(codename[row["brief_id"]] for row in alerts)),
         "alert_urls": urls,
         "mails": len(mail.messages),
+        "alert_mails": sum(1 for m in mail.messages if "digest" not in str(m["Subject"])),
         "mail_files": sorted(str(p) for p in (out / "mail").glob("*.eml")),
     }
     (out / "summary.json").write_text(json.dumps(figures, indent=2), encoding="utf-8")

@@ -17,10 +17,11 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from leaksentry.alerts import render_alert
+from leaksentry import alerts
 from leaksentry.briefs import open_brief
 from leaksentry.config import Config, Source
 from leaksentry.errors import DeliveryError, LeaksentryError, SmtpUnavailable
+from leaksentry.exposures import AlertSettings, attach
 from leaksentry.mailer import Mailer, build_message
 from leaksentry.store import Store
 from leaksentry.vault import Vault
@@ -28,6 +29,7 @@ from leaksentry.vault import Vault
 log = logging.getLogger("leaksentry")
 MATCH_BATCH = 256
 GIVE_UP_AFTER_REFUSALS = 5  # a message the server keeps refusing is marked failed, never dropped
+RETRY_SECONDS = 60  # back-off after a refusal: 1, 2, 4, 8 minutes
 CRAWL_TIMEOUT_SECONDS = 30 * 60
 
 
@@ -163,31 +165,40 @@ def prepare_briefs(store: Store, vault: Vault, matcher, briefs) -> list:
 def match_new(
     config: Config, store: Store, vault: Vault, matcher, should_stop=lambda: False
 ) -> StepReport:
-    """Score every item not yet matched against the active briefs; queue alerts in the outbox.
+    """Score every item not yet matched against the active briefs; group alerting matches
+    into alerts (one per story).
 
-    Works in batches, each committed with its alerts; stopping between batches loses nothing.
+    Works in batches; each batch's matches, alerts and "matched" marks are one transaction,
+    so stopping between batches loses nothing and repeats nothing.
     """
     report = StepReport({"items": 0, "matches": 0, "alerts": 0})
+    settings = AlertSettings.from_dict(config.alerts)
     run_id = store.start_run("match")
     briefs = active_briefs(store, vault)
-    by_id = {brief.id: brief for brief in briefs}
+    brief_rows = {row["id"]: row for row in store.brief_rows()}
     prepared_briefs = prepare_briefs(store, vault, matcher, briefs)
+    alerts_before = store.count("alerts")
     while not should_stop() and (batch := store.unmatched_items(MATCH_BATCH)):
         items = {item.id: item for item in batch}
         matches = matcher.score(prepared_briefs, matcher.prepare_items(batch)) if briefs else []
-        match_rows, alert_rows = [], []
-        for match in matches:
-            brief, item = by_id[match.brief_id], items[match.item_id]
-            match_rows.append(_match_row(match))
-            alert_rows.append(
-                render_alert(brief, item, match, config.smtp.recipients) if match.alert else None
-            )
-        store.record_matches(match_rows, alert_rows, items)
+        with store.db.atomic():
+            for match in matches:
+                match_id = store.record_match(_match_row(match))
+                if match_id is not None and match.alert:
+                    item = items[match.item_id]
+                    attach(store, brief_rows[match.brief_id], item, match, match_id, settings)
+                report.counts["matches"] += match_id is not None
+            store.mark_matched(items)
         report.counts["items"] += len(batch)
-        report.counts["matches"] += len(match_rows)
-        report.counts["alerts"] += sum(row is not None for row in alert_rows)
+    report.counts["alerts"] = store.count("alerts") - alerts_before
     store.finish_run(run_id, "ok", report.counts["alerts"])
     return report
+
+
+def notify_alerts(config: Config, store: Store) -> int:
+    """Queue the mail that alerts call for (first alerts, follow-ups); returns messages queued."""
+    settings = AlertSettings.from_dict(config.alerts)
+    return alerts.notify(store, settings, config.smtp.recipients)
 
 
 def _match_row(match) -> dict:
@@ -208,33 +219,46 @@ def purge_raw_captures(config: Config, store: Store) -> int:
 
 
 # -- send ---------------------------------------------------------------------------------------
-def send_queued(config: Config, store: Store) -> StepReport:
-    """Send every queued alert. Nothing leaves the outbox until the server has accepted it."""
-    queued = store.queued_alerts()
-    report = StepReport({"queued": len(queued), "sent": 0, "failed": 0})
-    if not queued:
+def send_queued(config: Config, store: Store, at: datetime | None = None) -> StepReport:
+    """Send the outbox in order. Nothing leaves it until the server has accepted it.
+
+    Server unreachable: everything stays queued for the next run (in order). A message the
+    server refuses is retried with back-off and marked failed after GIVE_UP_AFTER_REFUSALS.
+    """
+    at = at or datetime.now(UTC)
+    due = store.due_messages(at.isoformat(timespec="seconds"))
+    report = StepReport({"due": len(due), "sent": 0, "failed": 0})
+    if not due:
         return report
     run_id = store.start_run("send")
     try:
         with Mailer(config.smtp) as mailer:
-            for row in queued:
+            for row in due:
                 try:
                     refused = mailer.send(build_message(row, config.smtp.sender))
                 except SmtpUnavailable:
                     raise
                 except DeliveryError as exc:
-                    store.mark_alert_attempt_failed(row["id"], str(exc), GIVE_UP_AFTER_REFUSALS)
-                    report.errors.append(f"alert {row['id']}: {exc}")
+                    retry = at + timedelta(seconds=RETRY_SECONDS * 2 ** row["attempts"])
+                    store.mark_message_refused(
+                        row["id"],
+                        str(exc),
+                        retry.isoformat(timespec="seconds"),
+                        GIVE_UP_AFTER_REFUSALS,
+                    )
+                    report.errors.append(f"message {row['id']}: {exc}")
                     report.counts["failed"] += 1
                     continue
                 if refused:
-                    log.warning("alert %s: some recipients refused: %s", row["id"], sorted(refused))
-                store.mark_alert_sent(row["id"])
+                    log.warning(
+                        "message %s: some recipients refused: %s", row["id"], sorted(refused)
+                    )
+                store.mark_message_sent(row["id"])
                 report.counts["sent"] += 1
-    except SmtpUnavailable as exc:  # server unreachable: everything stays queued for the next run
+    except SmtpUnavailable as exc:  # server unreachable: everything stays queued, in order
         store.note_delivery_problem(str(exc))
         report.errors.append(str(exc))
-    report.counts["queued"] = len(store.queued_alerts())
+    report.counts["queued"] = len(store.message_rows("queued"))
     store.finish_run(
         run_id,
         "ok" if not report.errors else "error",

@@ -20,6 +20,9 @@ def build_message(row: dict, sender: str) -> EmailMessage:
     message["To"] = ", ".join(json.loads(row["recipients"]))
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = row["message_id"]
+    if row.get("in_reply_to"):  # one thread per brief in the operator's mail client
+        message["In-Reply-To"] = row["in_reply_to"]
+        message["References"] = row["refs"] or row["in_reply_to"]
     message.set_content(row["body_text"])
     message.add_alternative(row["body_html"], subtype="html")
     return message
@@ -59,10 +62,12 @@ class Mailer:
         """The recipients refused (when others were accepted); DeliveryError when none was."""
         try:
             refused = self._smtp.send_message(message)
-        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+        except smtplib.SMTPServerDisconnected as exc:
             raise SmtpUnavailable(f"SMTP connection lost: {_reason(exc)}") from None
-        except smtplib.SMTPException as exc:
+        except smtplib.SMTPException as exc:  # refused by the server (SMTPException is an OSError)
             raise DeliveryError(f"message refused: {_reason(exc)}") from None
+        except OSError as exc:
+            raise SmtpUnavailable(f"SMTP connection lost: {_reason(exc)}") from None
         return refused
 
     def _close(self) -> None:

@@ -174,3 +174,74 @@ def m002_stories_raw_and_source_runs(db: Database) -> None:
         pk="id",
     )
     db["source_runs"].create_index(["source", "id"])
+
+
+@migration
+def m003_alerts_as_stories_and_an_outbox(db: Database) -> None:
+    """An alert is now one story exposing one brief; mail lives in a separate outbox."""
+    db.rename_table("alerts", "outbox")
+    for column, kind in (
+        ("alert_id", int),
+        ("kind", str),  # alert | follow-up | digest
+        ("in_reply_to", str),
+        ("refs", str),  # References header
+        ("next_attempt_at", str),
+    ):
+        db["outbox"].add_column(column, kind)
+    db["alerts"].create(
+        {
+            "id": int,
+            "brief_id": str,
+            "story": str,  # story of the first item; copies and retellings join it
+            "status": str,  # open | confirmed | dismissed
+            "severity": str,  # high | low
+            "retro": int,  # found by the retro-check when the brief was added
+            "max_score": float,
+            "details": str,  # JSON: union of detail numbers revealed
+            "items": int,
+            "domains": str,  # JSON: distinct domains (sources) carrying it
+            "first_seen_at": str,
+            "last_seen_at": str,
+            "last_published": str,
+            "notified": str,  # JSON: what the last mail said (to decide a follow-up)
+            "notified_at": str,
+            "digested_at": str,
+            "verdict_by": str,
+            "verdict_at": str,
+            "verdict_note": str,
+        },
+        pk="id",
+    )
+    db["alerts"].create_index(["brief_id", "status"])
+    db["matches"].add_column("alert_id", int)
+    db["matches"].create_index(["alert_id"])
+    db["briefs"].add_column("n_details", int)  # a count, not sealed text: shown as "#2 of 5"
+    db["audit_log"].create(
+        {"id": int, "at": str, "who": str, "action": str, "alert_id": int, "note": str}, pk="id"
+    )
+    # carry over alerts made before this migration: one story each
+    for row in list(db.query("select * from outbox")):
+        alert_id = (
+            db["alerts"]
+            .insert(
+                {
+                    "brief_id": row["brief_id"],
+                    "story": row["item_id"],
+                    "status": "open",
+                    "severity": "high",
+                    "retro": 0,
+                    "max_score": 0.0,
+                    "details": "[]",
+                    "items": 1,
+                    "domains": "[]",
+                    "first_seen_at": row["created_at"],
+                    "last_seen_at": row["created_at"],
+                    "notified_at": row["sent_at"],
+                }
+            )
+            .last_pk
+        )
+        db.execute(
+            "update outbox set alert_id = ?, kind = 'alert' where id = ?", [alert_id, row["id"]]
+        )
+        db.execute("update matches set alert_id = ? where id = ?", [alert_id, row["match_id"]])

@@ -20,10 +20,58 @@ _TOKEN = re.compile(r"[\w'-]+")
 _YEAR = re.compile(r"^(19|20)\d\d$")
 # Capitalised words that are not names (sentence starts, labels, calendar words).
 COMMON = frozenset(
-    """the a an on in at from to by for of and or with start end until before after target
-    place location time date unit team resources arrests plan client reason monday tuesday
-    wednesday thursday friday saturday sunday january february march april may june july
-    august september october november december""".split()
+    [
+        "the",
+        "a",
+        "an",
+        "on",
+        "in",
+        "at",
+        "from",
+        "to",
+        "by",
+        "for",
+        "of",
+        "and",
+        "or",
+        "with",
+        "start",
+        "end",
+        "until",
+        "before",
+        "after",
+        "target",
+        "place",
+        "location",
+        "time",
+        "date",
+        "unit",
+        "team",
+        "resources",
+        "arrests",
+        "plan",
+        "client",
+        "reason",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ]
 )
 
 

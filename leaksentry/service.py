@@ -57,6 +57,7 @@ class Service:
             self._matcher.cache = jobs.StoreVectorCache(store)
             matched = jobs.match_new(self.config, store, vault, self._matcher, self.stopping.is_set)
             log.info("match: %s", matched)
+            jobs.notify_alerts(self.config, store)
             self._send(store)
             jobs.purge_raw_captures(self.config, store)
 
@@ -67,9 +68,19 @@ class Service:
         with self._process_lock, Store(self.config.database) as store:
             self._send(store)
 
+    def digest(self) -> None:
+        """Queue and send the daily digest."""
+        if self.stopping.is_set():
+            return
+        from leaksentry import digest
+
+        with self._process_lock, Store(self.config.database) as store:
+            log.info("digest: %d queued", digest.queue(self.config, store))
+            self._send(store)
+
     def _send(self, store: Store) -> None:
         report = jobs.send_queued(self.config, store)
-        if report.counts["queued"] or report.counts["sent"]:
+        if report.counts["due"]:
             log.info("send: %s", report)
         for error in report.errors:
             log.warning("send: %s", error)

@@ -209,59 +209,134 @@ class Store:
         with self.db.atomic():
             self.db["embeddings"].upsert_all(rows, pk="key")
 
-    # -- matches and the alert outbox ---------------------------------------
-    def record_matches(self, matches: list[dict], alerts: list[dict], item_ids: Iterable[str]):
-        """Write matches, their queued alerts and the items' matched mark in one transaction."""
-        with self.db.atomic():
-            for match, alert in zip(matches, alerts, strict=True):
-                existing = self.db.execute(
-                    "select id from matches where brief_id = ? and item_id = ?",
-                    [match["brief_id"], match["item_id"]],
-                ).fetchone()
-                if existing:
-                    continue
-                match_id = self.db["matches"].insert(match | {"created_at": now()}).last_pk
-                if alert is not None:
-                    self.db["alerts"].insert(
-                        alert
-                        | {
-                            "match_id": match_id,
-                            "state": "queued",
-                            "attempts": 0,
-                            "created_at": now(),
-                        }
-                    )
-            stamp = now()
-            for item_id in item_ids:
-                self.db.execute("update items set matched_at = ? where id = ?", [stamp, item_id])
+    # -- matches, alerts (one per story) and the outbox ----------------------------------
+    def record_match(self, match: dict) -> int | None:
+        """Insert a match; None when this (brief, item) pair was already recorded."""
+        existing = self.db.execute(
+            "select id from matches where brief_id = ? and item_id = ?",
+            [match["brief_id"], match["item_id"]],
+        ).fetchone()
+        if existing:
+            return None
+        return self.db["matches"].insert(match | {"created_at": now()}).last_pk
 
-    def queued_alerts(self) -> list[dict]:
-        return list(self.db.query("select * from alerts where state = 'queued' order by id"))
+    def mark_matched(self, item_ids: Iterable[str]) -> None:
+        stamp = now()
+        for item_id in item_ids:
+            self.db.execute("update items set matched_at = ? where id = ?", [stamp, item_id])
 
-    def alert_rows(self, state: str | None = None) -> list[dict]:
+    def alerts_for_brief(self, brief_id: str) -> list[dict]:
+        return list(
+            self.db.query("select * from alerts where brief_id = ? order by id", [brief_id])
+        )
+
+    def alert_has_story(self, alert_id: int, story: str) -> bool:
+        return self._exists(
+            "select 1 from matches m join items i on i.id = m.item_id "
+            "where m.alert_id = ? and i.story = ?",
+            alert_id,
+            story,
+        )
+
+    def insert_alert(self, row: dict) -> int:
+        return self.db["alerts"].insert(row).last_pk
+
+    def update_alert(self, alert_id: int, row: dict) -> None:
+        self.db["alerts"].update(alert_id, {k: v for k, v in row.items() if k != "id"})
+
+    def link_match(self, match_id: int, alert_id: int) -> None:
+        self.db.execute("update matches set alert_id = ? where id = ?", [alert_id, match_id])
+
+    def alert_row(self, alert_id: int) -> dict | None:
+        rows = list(self.db.query("select * from alerts where id = ?", [alert_id]))
+        return rows[0] if rows else None
+
+    def alert_rows(self, status: str | None = None) -> list[dict]:
         sql, params = "select * from alerts", []
+        if status:
+            sql, params = sql + " where status = ?", [status]
+        return list(self.db.query(sql + " order by id", params))
+
+    def alert_items(self, alert_id: int) -> list[dict]:
+        """The matches of an alert with their public items, oldest first."""
+        return list(
+            self.db.query(
+                "select m.id as match_id, m.score, m.details_matched, m.evidence, m.created_at, "
+                "i.id as item_id, i.url, i.source, i.kind, i.title, i.published, i.story "
+                "from matches m join items i on i.id = m.item_id where m.alert_id = ? "
+                "order by coalesce(i.published, m.created_at), m.id",
+                [alert_id],
+            )
+        )
+
+    def set_verdict(self, alert_id: int, status: str, who: str, note: str | None) -> None:
+        """Record an operator's verdict on the alert and in the audit log, together."""
+        stamp = now()
+        with self.db.atomic():
+            self.db["alerts"].update(
+                alert_id,
+                {"status": status, "verdict_by": who, "verdict_at": stamp, "verdict_note": note},
+            )
+            self.db["audit_log"].insert(
+                {"at": stamp, "who": who, "action": status, "alert_id": alert_id, "note": note}
+            )
+
+    def audit_rows(self, limit: int = 100) -> list[dict]:
+        return list(self.db.query("select * from audit_log order by id desc limit ?", [limit]))
+
+    def queue_message(self, row: dict) -> int:
+        return (
+            self.db["outbox"]
+            .insert(row | {"state": "queued", "attempts": 0, "created_at": now()})
+            .last_pk
+        )
+
+    def last_message_for_brief(self, brief_id: str) -> dict | None:
+        rows = list(
+            self.db.query(
+                "select * from outbox where brief_id = ? and kind != 'digest' "
+                "order by id desc limit 1",
+                [brief_id],
+            )
+        )
+        return rows[0] if rows else None
+
+    def due_messages(self, at: str) -> list[dict]:
+        """Queued mail whose next attempt is due, oldest first (mail goes out in order)."""
+        return list(
+            self.db.query(
+                "select * from outbox where state = 'queued' "
+                "and (next_attempt_at is null or next_attempt_at <= ?) order by id",
+                [at],
+            )
+        )
+
+    def message_rows(self, state: str | None = None) -> list[dict]:
+        sql, params = "select * from outbox", []
         if state:
             sql, params = sql + " where state = ?", [state]
         return list(self.db.query(sql + " order by id", params))
 
-    def mark_alert_sent(self, alert_id: int) -> None:
+    def mark_message_sent(self, message_id: int) -> None:
         self.db.execute(
-            "update alerts set state = 'sent', sent_at = ?, attempts = attempts + 1, "
+            "update outbox set state = 'sent', sent_at = ?, attempts = attempts + 1, "
             "last_error = null where id = ?",
-            [now(), alert_id],
+            [now(), message_id],
         )
 
-    def mark_alert_attempt_failed(self, alert_id: int, error: str, give_up_after: int) -> None:
-        """Count a failed attempt; after `give_up_after` attempts the alert is marked failed."""
+    def mark_message_refused(
+        self, message_id: int, error: str, retry_at: str, give_up_after: int
+    ) -> None:
+        """Count a refusal; retry later, and after `give_up_after` refusals mark it failed."""
         self.db.execute(
-            "update alerts set attempts = attempts + 1, last_error = ?, "
+            "update outbox set attempts = attempts + 1, last_error = ?, next_attempt_at = ?, "
             "state = case when attempts + 1 >= ? then 'failed' else 'queued' end where id = ?",
-            [error, give_up_after, alert_id],
+            [error, retry_at, give_up_after, message_id],
         )
 
     def note_delivery_problem(self, error: str) -> None:
-        """Show why queued alerts wait (server down) without counting it against them."""
-        self.db.execute("update alerts set last_error = ? where state = 'queued'", [error])
+        """Show why queued mail waits (server down) without counting it against it."""
+        self.db.execute("update outbox set last_error = ? where state = 'queued'", [error])
 
     def match_rows(self) -> list[dict]:
         return list(self.db.query("select * from matches order by id"))

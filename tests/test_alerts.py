@@ -1,59 +1,89 @@
-"""Alerts through a real SMTP server (aiosmtpd): content, no sealed text, the outbox under outage."""
+"""Alerts through a real SMTP server (aiosmtpd): stories and threads, content without sealed
+text, severity and the digest, the outbox under outage, recipients, verdicts."""
 
 import json
+from email.utils import make_msgid
 
-from leaksentry import jobs
-from leaksentry.alerts import render_alert
-from leaksentry.briefs import read_brief_file
+import pytest
+from click.testing import CliRunner
+
+from leaksentry import digest, jobs
+from leaksentry.briefs import read_brief_file, seal_brief
+from leaksentry.cli import cli
 from leaksentry.config import load_config
+from leaksentry.exposures import AlertSettings, attach
 from leaksentry.localservers import MailCatcher, free_port
 from leaksentry.records import Item, Match
 from leaksentry.store import Store
+from leaksentry.vault import Vault, new_key
 
 from conftest import FIXTURES, assert_no_sealed_text, write_config
 
 BRIEF = read_brief_file(FIXTURES / "briefs" / "tidewater.toml")[0]
-ITEM = Item(
-    id="i-dock",
-    url="http://127.0.0.1:8000/articles/dock-checks.html",
-    kind="news",
-    source="gazette",
-    published="2026-11-04T06:45:00Z",
-    title="Customs officers to inspect lorries at Fernwick dock gates early on Friday",
-    text="A haulier said about forty officers and two scanner vans would be at the east gate.",
-)
-MATCH = Match(
-    brief_id=BRIEF.id,
-    item_id=ITEM.id,
-    score=0.8123,
-    details_matched=[0, 2],
-    evidence=[
-        "A haulier said about forty officers and two scanner vans would be at the east gate."
-    ],
-)
+EVIDENCE = "A haulier said about forty officers and two scanner vans would be at the east gate."
 
 
-def queue_one_alert(store: Store) -> None:
-    store.add_item(ITEM, ITEM.url, "hash-dock")
-    alert = render_alert(BRIEF, ITEM, MATCH, ["desk@example.org"])
-    store.record_matches([jobs._match_row(MATCH)], [alert], [ITEM.id])
+def item(
+    n: int, host: str, story: str | None = None, kind="news", published="2026-11-04T06:45:00Z"
+):
+    return Item(
+        id=f"i{n}",
+        url=f"http://{host}/story-{n}.html",
+        kind=kind,
+        source=host,
+        published=published,
+        title=f"Customs at the dock gates ({n})",
+        text=EVIDENCE,
+        story=story,
+    )
+
+
+class World:
+    """A store with the fixture brief sealed, and a function standing in for one match step."""
+
+    def __init__(self, tmp_path, smtp_port: int, **alerts):
+        path = write_config(tmp_path, smtp_port=smtp_port)
+        self.config = load_config(path)
+        self.config.alerts = alerts
+        self.config.smtp.recipients = ["desk@example.org"]
+        self.store = Store(self.config.database)
+        self.store.add_briefs([seal_brief(BRIEF, Vault(new_key()))])
+        self.brief_row = self.store.brief_row(BRIEF.id)
+
+    def match_run(self, *scored: tuple[Item, float, list[int], bool]) -> int:
+        """Record items and their matcher decisions as match_new does; queue mail."""
+        settings = AlertSettings.from_dict(self.config.alerts)
+        with self.store.db.atomic():
+            for it, score, details, alert in scored:
+                self.store.add_item(it, it.url, f"hash-{it.id}")
+                match = Match(BRIEF.id, it.id, score, details, [EVIDENCE], alert)
+                match_id = self.store.record_match(jobs._match_row(match))
+                if alert:
+                    attach(self.store, self.brief_row, it, match, match_id, settings)
+            self.store.mark_matched([it.id for it, *_ in scored])
+        return jobs.notify_alerts(self.config, self.store)
+
+    def send(self):
+        return jobs.send_queued(self.config, self.store)
+
+
+@pytest.fixture
+def world(tmp_path, mail):
+    w = World(tmp_path, mail.port)
+    yield w
+    w.store.close()
 
 
 def message_text(message) -> str:
     """Every part decoded (base64 and quoted-printable undone), with the headers."""
     parts = [str(message["Subject"])]
-    for part in message.walk():
-        if part.get_content_maintype() == "text":
-            parts.append(part.get_content())
+    parts += [p.get_content() for p in message.walk() if p.get_content_maintype() == "text"]
     return "\n".join(parts)
 
 
-def test_alert_mail_names_codename_url_evidence_and_details_but_no_sealed_text(tmp_path, mail):
-    config = load_config(write_config(tmp_path, smtp_port=mail.port))
-    with Store(config.database) as store:
-        queue_one_alert(store)
-        report = jobs.send_queued(config, store)
-    assert report.counts["sent"] == 1
+def test_alert_mail_names_codename_url_evidence_and_details_but_no_sealed_text(world, mail):
+    world.match_run((item(1, "courier.example"), 0.81, [0, 2], True))
+    assert world.send().counts["sent"] == 1
     (message,) = mail.messages
     assert message["Subject"] == "[leaksentry] AMBER KESTREL: possible exposure (score 0.81)"
     assert sorted(a.strip() for a in message["To"].split(",")) == [
@@ -64,41 +94,152 @@ def test_alert_mail_names_codename_url_evidence_and_details_but_no_sealed_text(t
     body = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
     for text in (body, html):
-        assert ITEM.url in text
+        assert "http://courier.example/story-1.html" in text
         assert "forty officers and two scanner vans" in text
     assert "Details revealed: #1, #3 of 5" in body
     assert_no_sealed_text(message_text(message), [BRIEF])
-    assert (tmp_path / "mail" / "0001.eml").is_file()
 
 
-def test_outbox_keeps_alert_while_smtp_is_down_and_sends_it_when_back(tmp_path):
+def test_one_story_one_alert_one_follow_up_threaded(world, mail):
+    first = item(1, "courier.example")
+    copies = [item(n, f"site{n}.example", story="i1") for n in (2, 3, 4)]
+    # run 1: the article and three syndicated copies of it
+    world.match_run(*[(it, 0.8, [0, 2], True) for it in [first, *copies]])
+    world.send()
+    # run 2: two social posts retelling it, and an unrelated same-topic article (no alert)
+    posts = [
+        item(5, "social.example", kind="social", published="2026-11-04T20:00:00Z"),
+        item(6, "forum.example", kind="social", published="2026-11-05T07:00:00Z"),
+    ]
+    unrelated = item(7, "valleypost.example", published="2026-11-05T09:00:00Z")
+    world.match_run(*[(p, 0.78, [0], True) for p in posts], (unrelated, 0.41, [], False))
+    world.send()
+    # run 3: one more copy on a site already counted adds nothing
+    world.match_run((item(8, "site2.example", story="i1"), 0.8, [0, 2], True))
+    world.send()
+    assert len(world.store.alert_rows()) == 1
+    subjects = [str(m["Subject"]) for m in mail.messages]
+    assert subjects == [
+        "[leaksentry] AMBER KESTREL: possible exposure (score 0.80)",
+        "Re: [leaksentry] AMBER KESTREL: spreading, 6 site(s) (score 0.80)",
+    ]
+    first_mail, follow_up = mail.messages
+    assert follow_up["In-Reply-To"] == first_mail["Message-ID"]
+    assert first_mail["Message-ID"] in follow_up["References"]
+    spread = follow_up.get_body(("plain",)).get_content()
+    assert "Spread over time:" in spread and "social.example" in spread
+    assert "valleypost.example" not in spread
+
+
+def test_smtp_down_three_runs_then_every_alert_arrives_once_in_order(tmp_path):
     port = free_port()
-    config = load_config(write_config(tmp_path, smtp_port=port))
-    with Store(config.database) as store:
-        queue_one_alert(store)
-        for _ in range(3):  # three runs with the server down
-            down = jobs.send_queued(config, store)
-            assert down.counts == {"queued": 1, "sent": 0, "failed": 0}
-            assert "not usable" in down.errors[0]
-        (row,) = store.alert_rows()
-        assert row["state"] == "queued" and "not usable" in row["last_error"]
-        with MailCatcher(port=port) as mail:
-            back = jobs.send_queued(config, store)
-            again = jobs.send_queued(config, store)
-        assert back.counts["sent"] == 1 and again.counts["sent"] == 0
-        assert len(mail.messages) == 1
-        (row,) = store.alert_rows()
-        assert row["state"] == "sent" and row["sent_at"]
+    world = World(tmp_path, port)
+    stories = [
+        item(n, f"site{n}.example", published=f"2026-10-{10 + 5 * n}T08:00:00Z") for n in range(3)
+    ]
+    for run, story in enumerate(stories):  # three runs, each finding a new story, server down
+        world.match_run((story, 0.8, [run], True))
+        down = world.send()
+        assert down.counts["sent"] == 0 and "not usable" in down.errors[0]
+    assert [m["state"] for m in world.store.message_rows()] == ["queued"] * 3
+    with MailCatcher(port=port) as mail:
+        world.send()
+        world.send()
+    assert [str(m["Subject"]).startswith("[leaksentry]") for m in mail.messages] == [True] * 3
+    sent_ids = [m["Message-ID"] for m in mail.messages]
+    queued_ids = [m["message_id"] for m in world.store.message_rows()]
+    assert sent_ids == queued_ids  # once each, in order
+    world.store.close()
 
 
-def test_alerts_command_lists_state(tmp_path):
-    from click.testing import CliRunner
+def test_refused_mail_backs_off_then_fails_and_is_shown(tmp_path):
+    class Refusing(MailCatcher):
+        async def handle_RCPT(self, server, session, envelope, address, options):
+            return "550 mailbox unavailable"
 
-    from leaksentry.cli import cli
+    port = free_port()
+    world = World(tmp_path, port)
+    world.match_run((item(1, "courier.example"), 0.8, [0], True))
+    from datetime import UTC, datetime, timedelta
 
-    path = write_config(tmp_path, smtp_port=free_port())
-    with Store(load_config(path).database) as store:
-        queue_one_alert(store)
-    output = CliRunner().invoke(cli, ["alerts", "--config", str(path)]).output
-    assert "queued" in output and "AMBER KESTREL" in output
-    assert json.loads(json.dumps(output))  # printable text
+    at = datetime.now(UTC)
+    with Refusing(port=port):
+        for _ in range(5):
+            report = jobs.send_queued(world.config, world.store, at=at)
+            assert report.counts["failed"] == 1
+            assert jobs.send_queued(world.config, world.store, at=at).counts["due"] == 0
+            at += timedelta(hours=1)  # past the back-off
+    (row,) = world.store.message_rows()
+    assert row["state"] == "failed" and row["attempts"] == 5 and "refused" in row["last_error"]
+    text = digest.build(world.config, world.store)[0].body_text
+    assert f"message {row['id']}" in text and "Mail that could not be delivered" in text
+    world.store.close()
+
+
+def test_low_severity_waits_for_the_digest_with_coverage_health(world, mail):
+    world.config.alerts = {"high_score": 0.9}
+    queued = world.match_run(
+        (item(1, "courier.example", published="2026-10-25T08:00:00Z"), 0.62, [1], True)
+    )
+    assert queued == 0  # low severity: no mail at once
+    world.store.record_source_result(
+        "city-feed", "feed", "http://127.0.0.1:9/", False, 0, "HTTP 503"
+    )
+    world.store.record_source_run(
+        {"source": "city-feed", "ok": 0, "stored": 0, "error": "HTTP 503"}
+    )
+    world.config.sources = load_config(
+        write_config(
+            world.config.path.parent,
+            [{"name": "city-feed", "kind": "feed", "url": "http://127.0.0.1:9/"}],
+        )
+    ).sources
+    assert digest.queue(world.config, world.store) == 2  # desk@ (default) and duty@ (brief)
+    world.send()
+    assert len(mail.messages) == 2
+    for message in mail.messages:
+        text = message.get_body(("plain",)).get_content()
+        assert "Low-severity alerts since the last digest:" in text and "AMBER KESTREL" in text
+        assert "city-feed (feed): failing" in text and "HTTP 503" in text
+        assert_no_sealed_text(message_text(message), [BRIEF])
+    assert digest.build(world.config, world.store)[0].waiting == []  # carried once
+
+
+def test_verdicts_are_audited_and_a_dismissed_story_stays_silent(world, mail):
+    world.match_run((item(1, "courier.example"), 0.8, [0], True))
+    world.send()
+    runner = CliRunner()
+    config = str(world.config.path)
+    result = runner.invoke(
+        cli, ["alert", "dismiss", "1", "--by", "ana", "--note", "other op", "--config", config]
+    )
+    assert result.exit_code == 0, result.output
+    # more copies of the dismissed story, on new sites, with a new detail: nothing is sent
+    world.match_run(*[(item(n, f"s{n}.example", story="i1"), 0.9, [0, 3], True) for n in (2, 3)])
+    world.send()
+    assert len(mail.messages) == 1
+    (audit,) = world.store.audit_rows()
+    assert (audit["who"], audit["action"], audit["alert_id"], audit["note"]) == (
+        "ana",
+        "dismissed",
+        1,
+        "other op",
+    )
+    listing = runner.invoke(cli, ["alerts", "--config", config]).output
+    assert "dismissed" in listing and "by ana" in listing
+    missing = runner.invoke(cli, ["alert", "confirm", "99", "--config", config])
+    assert missing.exit_code == 1 and "no alert with id 99" in missing.output
+
+
+def test_alert_goes_only_to_its_briefs_recipients(world, mail):
+    other = read_brief_file(FIXTURES / "briefs" / "others.jsonl")[0]
+    world.store.add_briefs([seal_brief(other, Vault(new_key()))])
+    world.match_run((item(1, "courier.example"), 0.8, [0], True))
+    world.send()
+    (message,) = mail.messages
+    assert "council@example.org" not in message["To"]
+    assert json.loads(world.store.message_rows()[0]["recipients"]) == [
+        "duty@example.org",
+        "desk@example.org",
+    ]
+    assert make_msgid()  # the helper the outbox uses is available

@@ -25,7 +25,8 @@ class CountingService:
                 Source("good", "feed", "http://127.0.0.1:9/good", every=1),
                 Source("bad", "feed", "http://127.0.0.1:9/bad", every=1),
                 Source("off", "feed", "http://127.0.0.1:9/off", every=1, enabled=False),
-            ]
+            ],
+            alerts={},
         )
         self.calls: dict[str, int] = {}
 
@@ -35,6 +36,9 @@ class CountingService:
             raise RuntimeError("source exploded")
 
     def retry_mail(self):
+        pass
+
+    def digest(self):
         pass
 
 

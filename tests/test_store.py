@@ -43,19 +43,15 @@ def test_raw_capture_is_kept_compressed_and_purged_unless_matched(tmp_path):
         assert store.raw_capture("i1") == ("text/html", body)
         stored = store.db.execute("select length(body) from raw_captures").fetchone()[0]
         assert stored < len(body) / 5
-        store.record_matches(
-            [
-                {
-                    "brief_id": "B",
-                    "item_id": "i2",
-                    "score": 0.9,
-                    "details_matched": "[]",
-                    "evidence": "[]",
-                    "alert": 1,
-                }
-            ],
-            [None],
-            ["i1", "i2"],
+        store.record_match(
+            {
+                "brief_id": "B",
+                "item_id": "i2",
+                "score": 0.9,
+                "details_matched": "[]",
+                "evidence": "[]",
+                "alert": 1,
+            }
         )
         assert store.purge_raw_captures(older_than="9999-01-01") == 1
         assert store.raw_capture("i1") is None
@@ -67,7 +63,7 @@ def test_unmatched_items_are_the_matchers_queue(tmp_path):
         for n in range(3):
             store.add_item(make_item(n), f"u{n}", f"h{n}")
         assert [i.id for i in store.unmatched_items()] == ["i0", "i1", "i2"]
-        store.record_matches([], [], ["i0", "i2"])
+        store.mark_matched(["i0", "i2"])
         assert [i.id for i in store.unmatched_items()] == ["i1"]
 
 

@@ -1,0 +1,128 @@
+"""The daily digest: low-severity alerts, open alerts, undelivered mail and coverage health.
+
+"No alert" must never silently be "no data": every digest says which sources could not be
+read. Each recipient gets the alerts of the briefs they receive; default recipients get all.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass
+
+from leaksentry.alerts import describe_details, recipients_for
+from leaksentry.config import Config
+from leaksentry.coverage import source_health
+from leaksentry.exposures import AlertSettings
+from leaksentry.store import Store, now
+
+LAST_DIGEST_META = "last_digest_at"
+
+
+@dataclass
+class Digest:
+    recipient: str | None  # None: the default view (every brief)
+    subject: str
+    body_text: str
+    body_html: str
+    waiting: list[int]  # low-severity alerts this digest carries
+
+
+def build(config: Config, store: Store) -> list[Digest]:
+    """One digest per recipient; the first is the default view (also what `digest` prints)."""
+    settings = AlertSettings.from_dict(config.alerts)
+    defaults = list(settings.digest_recipients or config.smtp.recipients)
+    briefs = {row["id"]: row for row in store.brief_rows()}
+    open_alerts = store.alert_rows("open")
+    waiting = [a for a in open_alerts if a["notified"] is None and a["digested_at"] is None]
+    failed = store.message_rows("failed")
+    blind = [h for h in source_health(config, store) if h.health not in ("ok", "disabled")]
+    audiences: dict[str | None, set[str]] = {None: set(briefs)}
+    for address in defaults:
+        audiences[address] = set(briefs)
+    for brief in briefs.values():
+        for address in recipients_for(brief, []):
+            audiences.setdefault(address, set()).add(brief["id"])
+    digests = []
+    for recipient, brief_ids in audiences.items():
+        mine = [a for a in waiting if a["brief_id"] in brief_ids]
+        still_open = [a for a in open_alerts if a["brief_id"] in brief_ids]
+        digests.append(_render(recipient, mine, still_open, failed, blind, briefs))
+    return digests
+
+
+def queue(config: Config, store: Store) -> int:
+    """Put every recipient's digest in the outbox; mark the waiting alerts as carried."""
+    digests = [d for d in build(config, store) if d.recipient]
+    with store.db.atomic():
+        for digest in digests:
+            store.queue_message(
+                {
+                    "brief_id": None,
+                    "alert_id": None,
+                    "kind": "digest",
+                    "recipients": json.dumps([digest.recipient]),
+                    "subject": digest.subject,
+                    "body_text": digest.body_text,
+                    "body_html": digest.body_html,
+                    "message_id": _message_id(),
+                }
+            )
+        stamp = now()
+        for alert_id in {a for d in digests for a in d.waiting}:
+            store.update_alert(alert_id, {"digested_at": stamp})
+        store.set_meta(LAST_DIGEST_META, stamp)
+    return len(digests)
+
+
+def _message_id() -> str:
+    from email.utils import make_msgid
+
+    return make_msgid(domain="leaksentry.local")
+
+
+def _render(recipient, waiting, still_open, failed, blind, briefs) -> Digest:
+    def line(alert: dict) -> str:
+        brief = briefs[alert["brief_id"]]
+        details = describe_details(json.loads(alert["details"]), brief.get("n_details"))
+        sites = len(json.loads(alert["domains"]))
+        return (
+            f"alert {alert['id']}: {brief['codename']}, score {alert['max_score']:.2f}, "
+            f"{alert['severity']}, {alert['items']} item(s) on {sites} site(s), details {details}"
+        )
+
+    sections = [
+        ("Low-severity alerts since the last digest", [line(a) for a in waiting], "none"),
+        ("Open alerts", [line(a) for a in still_open], "none"),
+        (
+            "Mail that could not be delivered",
+            [f"message {m['id']}: {m['subject']} ({m['last_error']})" for m in failed],
+            "none",
+        ),
+        (
+            "Coverage: sources that could not be read",
+            [
+                f"{h.name} ({h.kind}): {h.health}; last success {h.last_success or 'never'}"
+                + (f"; last error: {h.last_error}" if h.last_error else "")
+                for h in blind
+            ],
+            "none: every source was read",
+        ),
+    ]
+    subject = (
+        f"[leaksentry] digest: {len(waiting)} low-severity, {len(still_open)} open, "
+        f"{len(blind)} source(s) not read"
+    )
+    text, body = [subject.removeprefix("[leaksentry] "), ""], []
+    for title, lines, empty in sections:
+        text += [title + ":", *(f"  - {entry}" for entry in lines or [empty]), ""]
+        items = "".join(f"<li>{html.escape(entry)}</li>" for entry in lines or [empty])
+        body.append(f"<h3>{html.escape(title)}</h3><ul>{items}</ul>")
+    text.append("Detail numbers refer to the sealed briefs; their wording is never in mail.")
+    return Digest(
+        recipient=recipient,
+        subject=subject,
+        body_text="\n".join(text) + "\n",
+        body_html="<html><body>" + "".join(body) + "</body></html>",
+        waiting=[a["id"] for a in waiting],
+    )

@@ -1,0 +1,142 @@
+"""Stories, not items: alerting matches of a brief are grouped into alerts (one per story).
+
+A match joins an alert of its brief when its item is a copy of the alert's story (same story
+id, set at ingest), or when it retells the same event: published within the story window of
+the alert's latest item and revealing at least one of the same details (or both reveal none).
+Otherwise it starts a new alert. Items joining a dismissed alert are recorded and stay silent.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+from leaksentry.errors import ConfigError
+from leaksentry.records import Item, Match, parse_iso_date, parse_iso_datetime
+from leaksentry.store import Store, now
+
+
+@dataclass
+class AlertSettings:
+    """The ``[alerts]`` table of the configuration."""
+
+    story_window_hours: float = 72.0  # a retelling within this time joins the story
+    high_score: float = 0.75  # severity high from this score...
+    high_details: int = 3  # ...or this many details revealed...
+    high_domains: int = 3  # ...or this many sites carrying it...
+    urgent_days: float = 2.0  # ...or the brief's active_until this close
+    immediate: str = "high"  # mail at once: "high" severity only, or "all"
+    follow_up_domains: int = 1  # a follow-up when at least this many new sites carry it...
+    follow_up_score: float = 0.05  # ...or the score rose this much, or new details are out
+    digest_time: str = "07:00"  # daily digest, UTC
+    digest_recipients: list | None = None  # default: the [smtp] recipients
+    base_url: str = ""  # triage page address for links in mail (empty: no links)
+
+    @classmethod
+    def from_dict(cls, table: dict | None) -> AlertSettings:
+        table = dict(table or {})
+        known = {f.name for f in fields(cls)}
+        unknown = set(table) - known
+        if unknown:
+            raise ConfigError(f"[alerts] unknown key(s) {sorted(unknown)}; known: {sorted(known)}")
+        settings = cls(**table)
+        if settings.immediate not in ("high", "all"):
+            raise ConfigError("[alerts] immediate must be 'high' or 'all'")
+        try:
+            datetime.strptime(settings.digest_time, "%H:%M")
+        except ValueError:
+            raise ConfigError("[alerts] digest_time must look like 07:00") from None
+        return settings
+
+
+def domain_of(item: Item) -> str:
+    """Where an item was seen: the site's host, or the source name when there is no URL."""
+    host = urlsplit(item.url).hostname if item.url else None
+    return (host or item.source or "unknown").removeprefix("www.")
+
+
+def severity(alert: dict, brief_row: dict, settings: AlertSettings, today=None) -> str:
+    """high: sure, detailed, spreading, or close to the day; low waits for the digest."""
+    details = json.loads(alert["details"])
+    domains = json.loads(alert["domains"])
+    until = parse_iso_date(brief_row.get("active_until"))
+    today = today or datetime.now(UTC).date()
+    urgent = until is not None and 0 <= (until - today).days <= settings.urgent_days
+    high = (
+        alert["max_score"] >= settings.high_score
+        or len(details) >= settings.high_details
+        or len(domains) >= settings.high_domains
+        or urgent
+    )
+    return "high" if high else "low"
+
+
+def attach(
+    store: Store,
+    brief_row: dict,
+    item: Item,
+    match: Match,
+    match_id: int,
+    settings: AlertSettings,
+    retro: bool = False,
+) -> int:
+    """Put an alerting match into its brief's alert for that story (new or existing)."""
+    alert = _story_for(store, brief_row["id"], item, match, settings)
+    stamp = now()
+    domain = domain_of(item)
+    if alert is None:
+        alert = {
+            "brief_id": brief_row["id"],
+            "story": item.story or item.id,
+            "status": "open",
+            "retro": int(retro),
+            "max_score": float(match.score),
+            "details": json.dumps(sorted(set(match.details_matched))),
+            "items": 1,
+            "domains": json.dumps([domain]),
+            "first_seen_at": stamp,
+            "last_seen_at": stamp,
+            "last_published": item.published,
+        }
+        alert["severity"] = severity(alert, brief_row, settings)
+        alert_id = store.insert_alert(alert)
+    else:
+        alert_id = alert["id"]
+        details = sorted(set(json.loads(alert["details"])) | set(match.details_matched))
+        domains = list(dict.fromkeys([*json.loads(alert["domains"]), domain]))
+        latest = max(filter(None, [alert["last_published"], item.published]), default=None)
+        alert |= {
+            "max_score": max(alert["max_score"], float(match.score)),
+            "details": json.dumps(details),
+            "items": alert["items"] + 1,
+            "domains": json.dumps(domains),
+            "last_seen_at": stamp,
+            "last_published": latest,
+        }
+        alert["severity"] = severity(alert, brief_row, settings)
+        store.update_alert(alert_id, alert)
+    store.link_match(match_id, alert_id)
+    return alert_id
+
+
+def _story_for(store: Store, brief_id: str, item: Item, match: Match, settings) -> dict | None:
+    alerts = store.alerts_for_brief(brief_id)
+    story = item.story or item.id
+    for alert in alerts:
+        if alert["story"] == story or store.alert_has_story(alert["id"], story):
+            return alert
+    published = item.published_at()
+    revealed = set(match.details_matched)
+    for alert in reversed(alerts):  # the most recent story first
+        latest = parse_iso_datetime(alert["last_published"]) or parse_iso_datetime(
+            alert["last_seen_at"]
+        )
+        when = published or datetime.now(UTC)
+        if latest is None or abs(when - latest) > timedelta(hours=settings.story_window_hours):
+            continue
+        theirs = set(json.loads(alert["details"]))
+        if revealed & theirs or not (revealed or theirs):
+            return alert
+    return None
