@@ -42,6 +42,7 @@ TOP_LEVEL_KEYS = {
     "log_file",
     "keep_raw_days",
     "alerts",
+    "allow_hosts",
 }
 SMTP_KEYS = {"host", "port", "security", "user", "password", "sender", "timeout", "recipients"}
 SOURCE_KEYS = {"name", "kind", "url", "every", "enabled", "lookback"}
@@ -86,6 +87,8 @@ class Config:
     alerts: dict = field(default_factory=dict)  # the [alerts] table (see exposures.AlertSettings)
     log_file: Path | None = None
     keep_raw_days: int = 30  # raw responses of unmatched items are kept this long
+    # hosts with private or loopback addresses the crawler may reach besides the sources' own
+    allow_hosts: list[str] = field(default_factory=list)
 
     def source(self, name: str) -> Source:
         for source in self.sources:
@@ -152,6 +155,7 @@ def _build(file: Path | None, data: dict, base: Path, env) -> Config:
         alerts=dict(data.get("alerts", {})),
         log_file=resolve(data["log_file"], "") if data.get("log_file") else None,
         keep_raw_days=data.get("keep_raw_days", 30),
+        allow_hosts=list(data.get("allow_hosts", [])),
     )
     if not isinstance(config.keep_raw_days, int) or config.keep_raw_days < 0:
         raise ConfigError(f"{where}: 'keep_raw_days' must be a whole number of days (0 or more)")

@@ -32,6 +32,14 @@ class _SiteHandler(SimpleHTTPRequestHandler):
 
     def send_head(self):
         path = Path(self.translate_path(self.path))
+        redirect = path.with_name(path.name + ".redirect")
+        if redirect.is_file():  # <page>.redirect holds the Location to send instead (302)
+            target = redirect.read_bytes().replace(SITE_PLACEHOLDER, self.base_url.encode())
+            self.send_response(302)
+            self.send_header("Location", target.decode().strip())
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
         if path.is_dir():
             path = path / "index.html"
         if not path.is_file() or path.suffix not in TEXT_TYPES:

@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import sys
+from urllib.parse import urlsplit
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
@@ -25,6 +26,8 @@ def crawl_settings(config: Config, log_level: str = "INFO") -> Settings:
     settings = Settings()
     settings.setmodule(project_settings, priority="project")
     settings.set("LEAKSENTRY_DATABASE", str(config.database), priority="project")
+    named = {urlsplit(source.url).hostname for source in config.sources}
+    settings.set("LEAKSENTRY_ALLOW_HOSTS", sorted(named | set(config.allow_hosts)), "project")
     settings.set("LOG_LEVEL", log_level, priority="cmdline")
     return settings
 

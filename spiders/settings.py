@@ -29,6 +29,9 @@ LOG_FORMATTER = "spiders.logformatter.QuietLogFormatter"
 # Retry-After on 429/503: wait at most RETRY_AFTER_MAX_WAIT seconds, RETRY_AFTER_MAX_TIMES times
 # per request; beyond that the host is left alone for the run and the source reports an error
 # (its state is not saved, so the next run fetches the same range). See spiders/middlewares.py.
-DOWNLOADER_MIDDLEWARES = {"spiders.middlewares.RetryAfterMiddleware": 560}
+DOWNLOADER_MIDDLEWARES = {
+    "spiders.guard.AddressGuardMiddleware": 50,  # before anything else, redirects included
+    "spiders.middlewares.RetryAfterMiddleware": 560,
+}
 RETRY_AFTER_MAX_WAIT = 60
 RETRY_AFTER_MAX_TIMES = 3

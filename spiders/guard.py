@@ -1,0 +1,63 @@
+"""Downloader middleware: no request to loopback, private, link-local or reserved addresses
+unless the host is named in the sources configuration or in ``allow_hosts``.
+
+A hostile feed or page cannot point the crawler at the machine's own services or the internal
+network. Redirects are new requests and pass through here again, so a redirect to a refused
+address is refused too. Host names are resolved, and every address they resolve to is checked.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+
+from scrapy.exceptions import IgnoreRequest
+from scrapy.utils.httpobj import urlparse_cached
+
+log = logging.getLogger(__name__)
+
+
+def is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    return ip.is_global and not ip.is_multicast
+
+
+class AddressGuardMiddleware:
+    def __init__(self, allowed: set[str], stats):
+        self.allowed = {host.lower() for host in allowed}
+        self.stats = stats
+        self._verdicts: dict[str, bool] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(set(crawler.settings.getlist("LEAKSENTRY_ALLOW_HOSTS")), crawler.stats)
+
+    def process_request(self, request, spider=None):
+        host = (urlparse_cached(request).hostname or "").lower()
+        if host in self.allowed:
+            return None
+        if host not in self._verdicts:
+            self._verdicts[host] = self._resolves_to_public(host)
+        if not self._verdicts[host]:
+            log.warning(
+                "refused %s: %s is not a public address and is not named in the sources or "
+                "allow_hosts",
+                request.url,
+                host,
+            )
+            self.stats.inc_value("leaksentry/refused_addresses")
+            raise IgnoreRequest(f"refused non-public address {host}")
+        return None
+
+    @staticmethod
+    def _resolves_to_public(host: str) -> bool:
+        try:
+            return is_public(host)
+        except ValueError:
+            pass  # a name, not an address
+        try:
+            infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+        except (socket.gaierror, UnicodeError):
+            return True  # unresolvable: the download fails on its own, nothing is reached
+        return all(is_public(info[4][0].split("%")[0]) for info in infos)

@@ -1,0 +1,71 @@
+"""Hostile input: a feed cannot send the crawler to addresses it was not told about."""
+
+import json
+
+from conftest import cli_run, write_config
+from leaksentry.localservers import StaticSite
+
+FEED = """<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+<link>{{SITE}}/</link><description>d</description>
+<item><title>Fine</title><link>{{SITE}}/fine.html</link><guid>1</guid></item>
+<item><title>Bounce</title><link>{{SITE}}/bounce.html</link><guid>2</guid></item>
+<item><title>Also fine</title><link>{{SITE}}/also.html</link><guid>3</guid></item>
+</channel></rss>"""
+
+PAGE = """<!doctype html><html lang="en"><head><title>{title}</title></head><body><article>
+<h1>{title}</h1><p>{body}</p></article></body></html>"""
+
+
+def test_redirect_to_an_unnamed_loopback_address_is_refused_and_the_rest_stored(tmp_path):
+    internal_root = tmp_path / "internal"
+    internal_root.mkdir()
+    (internal_root / "admin.html").write_text(
+        PAGE.format(title="Internal admin", body="This internal page must never be fetched. " * 8)
+    )
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / "feed.rss").write_text(FEED)
+    body = "The harbour ferry timetable changes on Monday with two extra evening sailings. " * 4
+    (root / "fine.html").write_text(PAGE.format(title="Ferry timetable", body=body))
+    (root / "also.html").write_text(
+        PAGE.format(title="Library", body="The library opens late on Thursdays this winter. " * 5)
+    )
+    with StaticSite(internal_root, host="127.0.0.2") as internal, StaticSite(root) as site:
+        (root / "bounce.html.redirect").write_text(f"{internal.url}/admin.html")
+        config = write_config(
+            tmp_path, [{"name": "feed", "kind": "feed", "url": site.url + "/feed.rss"}]
+        )
+        result = cli_run("crawl", "--config", str(config))
+        assert internal.requests == []  # nothing reached the unnamed address
+    assert "refused http://127.0.0.2" in result.stderr
+    assert "stored 2" in result.stdout and ": ok" in result.stdout
+    out = tmp_path / "items.jsonl"
+    cli_run("export", "items", "--out", str(out), "--config", str(config))
+    titles = sorted(json.loads(line)["title"] for line in out.read_text().splitlines())
+    assert titles == ["Ferry timetable", "Library"]
+
+
+def test_allow_hosts_lets_a_named_internal_host_through(tmp_path):
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / "feed.rss").write_text(FEED.replace("bounce.html", "fine.html"))
+    body = "The harbour ferry timetable changes on Monday with two extra evening sailings. " * 4
+    (root / "fine.html").write_text(PAGE.format(title="Ferry timetable", body=body))
+    (root / "also.html.redirect").write_text("http://127.0.0.2:{port}/also.html")
+    internal_root = tmp_path / "internal"
+    internal_root.mkdir()
+    (internal_root / "also.html").write_text(
+        PAGE.format(title="Intranet note", body="The canteen closes early on Friday. " * 8)
+    )
+    with StaticSite(internal_root, host="127.0.0.2") as internal, StaticSite(root) as site:
+        target = (
+            (root / "also.html.redirect").read_text().format(port=internal.url.rsplit(":", 1)[1])
+        )
+        (root / "also.html.redirect").write_text(target)
+        config = write_config(
+            tmp_path,
+            [{"name": "feed", "kind": "feed", "url": site.url + "/feed.rss"}],
+            allow_hosts=["127.0.0.2"],
+        )
+        cli_run("crawl", "--config", str(config))
+        assert "/also.html" in internal.requests
