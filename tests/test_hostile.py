@@ -2,8 +2,9 @@
 
 import json
 
-from conftest import cli_run, write_config
 from leaksentry.localservers import StaticSite
+
+from conftest import cli_run, write_config
 
 FEED = """<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
 <link>{{SITE}}/</link><description>d</description>
