@@ -14,7 +14,7 @@ from pathlib import Path
 from leaksentry.errors import BriefError
 from leaksentry.records import Brief, parse_iso_date
 from leaksentry.store import now
-from leaksentry.vault import Vault
+from leaksentry.vault import Vault, brief_context
 
 BRIEF_KEYS = {"id", "codename", "summary", "details", "active_from", "active_until", "recipients"}
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -136,11 +136,6 @@ def validate_brief(raw, where: str, strict: bool = True) -> Brief:
         recipients=list(recipients),
         **window,
     )
-
-
-def brief_context(brief_id: str) -> str:
-    """Associated data binding a sealed value to its brief."""
-    return f"brief:{brief_id}"
 
 
 def seal_brief(brief: Brief, vault: Vault) -> dict:

@@ -100,6 +100,28 @@ def init(config_path):
 
 
 @cli.group(cls=Group)
+def key():
+    """Manage the key that seals briefs."""
+
+
+@key.command("rotate")
+@config_option
+def key_rotate(config_path):
+    """Re-seal every brief and vector with a new key, atomically, and replace the key file.
+
+    Backups of the database made before the rotation still need the old key.
+
+    Example: leaksentry key rotate --config leaksentry.toml
+    """
+    from leaksentry.vault import rotate_key
+
+    config = load_config(config_path)
+    with open_store(config) as store:
+        count = rotate_key(config, store)
+    click.echo(f"re-sealed {count} value(s) with a new key: {config.key_file}")
+
+
+@cli.group(cls=Group)
 def brief():
     """Add, list and retire sealed briefs."""
 

@@ -24,7 +24,7 @@ from leaksentry.errors import DeliveryError, LeaksentryError, SmtpUnavailable
 from leaksentry.exposures import AlertSettings, attach
 from leaksentry.mailer import Mailer, build_message
 from leaksentry.store import Store
-from leaksentry.vault import Vault
+from leaksentry.vault import Vault, vectors_context
 
 log = logging.getLogger("leaksentry")
 MATCH_BATCH = 256
@@ -126,18 +126,14 @@ class StoreVectorCache:
         self.store.put_vectors(vectors)
 
 
-def _vectors_context(brief_id: str, model: str) -> str:
-    return f"brief-vectors:{brief_id}:{model}"
-
-
 def seal_vectors(vault: Vault, brief_id: str, model: str, vectors: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     np.save(buffer, np.asarray(vectors, dtype=np.float32), allow_pickle=False)
-    return vault.seal(buffer.getvalue(), _vectors_context(brief_id, model))
+    return vault.seal(buffer.getvalue(), vectors_context(brief_id, model))
 
 
 def open_vectors(vault: Vault, brief_id: str, model: str, sealed: bytes) -> np.ndarray:
-    raw = vault.open(sealed, _vectors_context(brief_id, model))
+    raw = vault.open(sealed, vectors_context(brief_id, model))
     return np.load(io.BytesIO(raw), allow_pickle=False)
 
 

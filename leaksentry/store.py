@@ -189,6 +189,21 @@ class Store:
             pk=("brief_id", "model"),
         )
 
+    def sealed_values(self) -> list[tuple[str, tuple, bytes]]:
+        """Every sealed value: (table, primary key, blob), for key rotation."""
+        values = [
+            ("briefs", (row[0],), row[1])
+            for row in self.db.execute("select id, sealed from briefs")
+        ]
+        values += [
+            ("brief_vectors", (row[0], row[1]), row[2])
+            for row in self.db.execute("select brief_id, model, sealed from brief_vectors")
+        ]
+        return values
+
+    def replace_sealed(self, table: str, key: tuple, blob: bytes) -> None:
+        self.db[table].update(key if len(key) > 1 else key[0], {"sealed": blob})
+
     # -- public embeddings cache (item passages only; brief vectors are sealed) --
     def get_vectors(self, keys: list[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}

@@ -122,10 +122,73 @@ def load_key(key_file: Path, env: dict | None = None) -> bytes:
 
 
 def open_vault(config, store, env: dict | None = None) -> Vault:
-    """The vault for this configuration, checked against the store's key check."""
+    """The vault for this configuration, checked against the store's key check.
+
+    If a key rotation was interrupted after the database was re-sealed but before the new key
+    file replaced the old one, the staged new key opens the database: the rotation is
+    completed here.
+    """
     vault = Vault(load_key(config.key_file, env))
-    vault.check_against(store)
+    try:
+        vault.check_against(store)
+    except VaultError:
+        staged = staged_key_path(config.key_file)
+        env = os.environ if env is None else env
+        if env.get("LEAKSENTRY_KEY") or not staged.is_file():
+            raise
+        vault = Vault(decode_key(staged.read_text(encoding="utf-8"), str(staged)))
+        vault.check_against(store)  # raises the same clear error if this key is wrong too
+        os.replace(staged, config.key_file)
     return vault
+
+
+def staged_key_path(key_file: Path) -> Path:
+    return key_file.with_name(key_file.name + ".new")
+
+
+def rotate_key(config, store, env: dict | None = None) -> int:
+    """Re-seal every sealed value with a new key, atomically; returns how many were re-sealed.
+
+    Order: the new key is staged next to the old one (mode 0600), every value and the key
+    check are re-sealed in one transaction, then the staged key replaces the old key file.
+    A crash before the commit leaves the old key valid; a crash after it is completed by
+    open_vault. Backups of the database made before the rotation need the old key.
+    """
+    env = os.environ if env is None else env
+    if env.get("LEAKSENTRY_KEY"):
+        raise VaultError(
+            "LEAKSENTRY_KEY is set: rotate with a key file (unset it), then put the new key "
+            "where LEAKSENTRY_KEY comes from"
+        )
+    old = open_vault(config, store, env)
+    staged = staged_key_path(config.key_file)
+    staged.unlink(missing_ok=True)  # a rotation that never committed: its key is worthless
+    key = new_key()
+    write_key_file(staged, key)
+    new = Vault(key)
+    values = store.sealed_values()
+    with store.db.atomic():
+        for table, row_key, blob in values:
+            context = _context(table, row_key)
+            store.replace_sealed(table, row_key, new.seal(old.open(blob, context), context))
+        sealed_check = new.seal(KEY_CHECK_PLAINTEXT, KEY_CHECK_CONTEXT)
+        store.set_meta(KEY_CHECK_META, base64.b64encode(sealed_check).decode())
+    os.replace(staged, config.key_file)
+    return len(values)
+
+
+def brief_context(brief_id: str) -> str:
+    """Associated data binding a brief's sealed text to that brief."""
+    return f"brief:{brief_id}"
+
+
+def vectors_context(brief_id: str, model: str) -> str:
+    """Associated data binding a brief's sealed vectors to that brief and model."""
+    return f"brief-vectors:{brief_id}:{model}"
+
+
+def _context(table: str, row_key: tuple) -> str:
+    return brief_context(*row_key) if table == "briefs" else vectors_context(*row_key)
 
 
 def initialise(config, store) -> bool:

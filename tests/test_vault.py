@@ -75,3 +75,67 @@ def test_key_file_readable_by_others_is_refused(tmp_path):
         load_key(path, env={})
     with pytest.raises(VaultError, match="already exists"):
         write_key_file(path, new_key())
+
+
+def seeded(tmp_path):
+    """A store with a sealed brief and sealed vectors, and its configuration."""
+    import numpy as np
+
+    from leaksentry.briefs import add_brief_files
+    from leaksentry.jobs import seal_vectors
+
+    from conftest import FIXTURES
+
+    config = load_config(None, env={})
+    store = Store(config.database)
+    initialise(config, store)
+    vault = open_vault(config, store)
+    add_brief_files(store, vault, [FIXTURES / "briefs" / "tidewater.toml"])
+    vectors = np.ones((3, 4), dtype=np.float32)
+    store.put_sealed_brief_vectors("T-DOCK", "m", seal_vectors(vault, "T-DOCK", "m", vectors))
+    return config, store
+
+
+def test_key_rotate_reseals_everything_and_retires_the_old_key(tmp_path):
+    from leaksentry.briefs import open_brief
+    from leaksentry.jobs import open_vectors
+    from leaksentry.vault import rotate_key
+
+    config, store = seeded(tmp_path)
+    old_key = config.key_file.read_text()
+    assert rotate_key(config, store, env={}) == 2
+    assert config.key_file.read_text() != old_key
+    assert stat.S_IMODE(os.stat(config.key_file).st_mode) == 0o600
+    vault = open_vault(config, store, env={})
+    assert open_brief(store.brief_row("T-DOCK"), vault).codename == "AMBER KESTREL"
+    sealed = store.sealed_brief_vectors("T-DOCK", "m")
+    assert open_vectors(vault, "T-DOCK", "m", sealed).shape == (3, 4)
+    with pytest.raises(VaultError, match="does not open the database"):
+        open_vault(config, store, env={"LEAKSENTRY_KEY": old_key})
+    store.close()
+
+
+def test_rotation_interrupted_after_commit_is_completed_on_next_open(tmp_path, monkeypatch):
+    from leaksentry import vault as vault_module
+
+    config, store = seeded(tmp_path)
+    monkeypatch.setattr(
+        vault_module.os, "replace", lambda *a: (_ for _ in ()).throw(OSError("killed"))
+    )
+    with pytest.raises(OSError):
+        vault_module.rotate_key(config, store, env={})
+    monkeypatch.undo()
+    assert vault_module.staged_key_path(config.key_file).exists()
+    open_vault(config, store, env={})  # finds the staged key, finishes the rotation
+    assert not vault_module.staged_key_path(config.key_file).exists()
+    open_vault(config, store, env={})
+    store.close()
+
+
+def test_rotation_refuses_an_environment_key(tmp_path):
+    from leaksentry.vault import rotate_key
+
+    config, store = seeded(tmp_path)
+    with pytest.raises(VaultError, match="LEAKSENTRY_KEY is set"):
+        rotate_key(config, store, env={"LEAKSENTRY_KEY": encode_key(new_key())})
+    store.close()
