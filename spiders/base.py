@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import scrapy
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
 
 from leaksentry.store import Store
 from spiders.article import extract_article
@@ -164,8 +166,17 @@ class SourceSpider(scrapy.Spider):
             "%s: page not fetched: %s", failure.request.url, describe_failure(failure)
         )
         self.crawler.stats.inc_value("leaksentry/failed_pages")
-        # the next run reads its feeds and sitemaps in full, so the lost page is tried again
-        self.state.pop("validators", None)
+        if passing(failure):  # the next run reads its feeds and sitemaps in full (no
+            self.state.pop("validators", None)  # conditional GET): the page is tried again
+
+
+def passing(failure) -> bool:
+    """A failure that may not happen next time: a timeout, a lost connection, a 5xx, a 429
+    (not a 404, nor a page robots.txt forbids)."""
+    if failure.check(HttpError):
+        status = failure.value.response.status
+        return status >= 500 or status == 429
+    return not failure.check(IgnoreRequest)
 
 
 def describe_failure(failure) -> str:

@@ -52,7 +52,14 @@ def test_demo_alerts_exposed_briefs_only_and_keeps_sealed_text_sealed(tmp_path):
             for sentence in brief.summary.split(". "):
                 if len(sentence) >= 30:
                     assert sentence.strip()[:60] not in text
-    out_bytes = b"".join(p.read_bytes() for p in (folder / "out").rglob("*") if p.is_file())
+    written = [p for p in (folder / "out").rglob("*") if p.is_file()]
+    assert {p.suffix for p in written} >= {".db", ".eml", ".log", ".json", ".toml", ".key"}
+    for path in written:  # no six-word run of sealed text in any file the demo wrote
+        text = (
+            decoded(path) if path.suffix == ".eml" else path.read_bytes().decode("utf-8", "replace")
+        )
+        assert_no_sealed_text(text, briefs.values())
+    out_bytes = b"".join(p.read_bytes() for p in written)
     for brief in briefs.values():
         assert brief.summary[:40].encode() not in out_bytes
         for detail in brief.details:

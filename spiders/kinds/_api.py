@@ -5,10 +5,13 @@ A listing (a hashtag, a query, a subreddit, a channel...) is read newest first. 
 goes back to the source's lookback; later runs go back only to the newest post of the last
 successful run (``state["newest"][listing]``, an ISO time), so a run fetches what is new.
 
-robots.txt applies to API requests too (Scrapy's default, kept on purpose): the hosts that offer
-these APIs to bots allow them in robots.txt (Mastodon servers, Bluesky's AppView, Algolia's HN
-API), and a host that forbids them (reddit.com since 2024) gets a clear "Forbidden by
-robots.txt" source error instead of being crawled against its wishes.
+robots.txt applies to API requests too (Scrapy's default, kept on purpose). An API is meant
+for programs, yet its host is the one to say whether a crawler is welcome: where robots.txt
+allows the API paths (or there is none) nothing changes, and a host that forbids them
+(reddit.com's robots.txt disallows everything since 2024) gets a clear "Forbidden by
+robots.txt" source error, visible in ``sources status``, instead of being polled against its
+wishes. The decision is one line to revisit per kind (``dont_obey_robotstxt`` in
+``api_request``) should an operator hold an agreement with a platform.
 """
 
 from __future__ import annotations
@@ -71,8 +74,20 @@ class ApiSpider(SourceSpider):
         newest[listing] = max(newest.get(listing, ""), published)
 
     # -- items --------------------------------------------------------------------------------
-    def post(self, url: str, text: str, published: str, title: str = "", lang: str | None = None):
-        """A post as an item: its URL, text and time; never its author. None when stored."""
+    def post(
+        self,
+        url: str,
+        text: str,
+        published: str,
+        title: str = "",
+        lang: str | None = None,
+        evidence: dict | None = None,
+    ):
+        """A post as an item: its URL, text and time; never its author. None when stored.
+
+        ``evidence`` is the post's own fields as the platform sent them (never the author's),
+        kept as the item's raw response.
+        """
         if self.known(url):
             return None
         return CollectedItem(
@@ -82,8 +97,15 @@ class ApiSpider(SourceSpider):
             title=title,
             text=text,
             published=published,
-            lang=lang,
+            lang=lang.split("-")[0].lower() if lang else None,
+            raw=json.dumps(evidence, ensure_ascii=False).encode() if evidence else None,
+            raw_type="application/json" if evidence else None,
         )
+
+
+def public(record: dict, *keys: str) -> dict:
+    """The named fields of a post (a whitelist: author objects never pass)."""
+    return {key: record[key] for key in keys if key in record}
 
 
 def html_text(html: str | None) -> str:
@@ -93,9 +115,11 @@ def html_text(html: str | None) -> str:
     root = lxml.html.fragment_fromstring(html, create_parent="div")
     for br in root.iter("br"):
         br.tail = "\n" + (br.tail or "")
-    for block in root.iter("p", "div", "li", "blockquote"):
+    for block in root.iter("p", "div", "li", "blockquote"):  # a line of its own
+        block.text = "\n" + (block.text or "")
         block.tail = "\n" + (block.tail or "")
-    return "\n".join(line.strip() for line in root.text_content().splitlines()).strip()
+    lines = (line.strip() for line in root.text_content().splitlines())
+    return "\n".join(line for line in lines if line)
 
 
 def iso(value: str | None) -> str | None:

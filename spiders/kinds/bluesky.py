@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from spiders.kinds._api import ApiSpider, iso
+from spiders.kinds._api import ApiSpider, iso, public
 
 WEB = "https://bsky.app"
 SEARCH = "/xrpc/app.bsky.feed.searchPosts"
@@ -43,28 +43,16 @@ class BlueskySpider(ApiSpider):
         data = self.read_json(response)
         if data is None:
             return
-        if listing.startswith("q:"):
-            posts = data.get("posts") if isinstance(data, dict) else None
-        else:  # feed entries; a repost ("reason") is someone else's post, not this author's
-            feed = data.get("feed") if isinstance(data, dict) else None
-            posts = (
-                None
-                if not isinstance(feed, list)
-                else [
-                    entry.get("post")
-                    for entry in feed
-                    if isinstance(entry, dict) and not entry.get("reason")
-                ]
-            )
+        posts = posts_of(data, listing)
         if not isinstance(posts, list):
             self.report_error(f"{response.url}: unexpected JSON response (no posts)")
             return
         floor = self.floor(listing)
         reached = False
         for post in posts:
-            record = post.get("record", {}) if isinstance(post, dict) else {}
-            published = iso(record.get("createdAt"))
-            url = web_url(post.get("uri")) if isinstance(post, dict) else None
+            post = post if isinstance(post, dict) else {}
+            record = post["record"] if isinstance(post.get("record"), dict) else {}
+            published, url = iso(record.get("createdAt")), web_url(post.get("uri"))
             if not (published and url and isinstance(record.get("text"), str)):
                 self.malformed(response.url, "a post without uri, text or createdAt")
                 continue
@@ -73,10 +61,24 @@ class BlueskySpider(ApiSpider):
                 continue
             self.seen(listing, published)
             langs = record.get("langs") or [None]
-            if item := self.post(url, record["text"], published, lang=langs[0]):
+            evidence = public(post, "uri", "cid", "indexedAt", "record")
+            if item := self.post(url, record["text"], published, lang=langs[0], evidence=evidence):
                 yield item
         if posts and not reached and data.get("cursor"):
             yield self.page(listing, data["cursor"])
+
+
+def posts_of(data, listing: str) -> list | None:
+    """The posts of a searchPosts or getAuthorFeed answer; None when it holds neither."""
+    if not isinstance(data, dict):
+        return None
+    if listing.startswith("q:"):
+        return data.get("posts")
+    feed = data.get("feed")
+    if not isinstance(feed, list):
+        return None
+    # a repost (with a "reason") is someone else's post, not this author's
+    return [e.get("post") for e in feed if isinstance(e, dict) and not e.get("reason")]
 
 
 def web_url(uri) -> str | None:

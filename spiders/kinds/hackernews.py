@@ -12,10 +12,12 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import urlencode
 
-from spiders.kinds._api import ApiSpider, epoch_iso, html_text
+from spiders.kinds._api import ApiSpider, epoch_iso, html_text, public
 
 ITEM = "https://news.ycombinator.com/item?id="
 PER_PAGE = 100
+# what is kept as evidence of a hit: its own fields, not its author
+HIT_FIELDS = ("objectID", "created_at", "title", "url", "story_text", "comment_text", "story_id")
 
 
 class HackerNewsSpider(ApiSpider):
@@ -56,7 +58,8 @@ class HackerNewsSpider(ApiSpider):
             self.seen(query, published)
             title = hit.get("title") or ""
             text = html_text(hit.get("story_text") or hit.get("comment_text"))
-            if item := self.post(ITEM + hit["objectID"], text, published, title):
+            evidence = public(hit, *HIT_FIELDS)
+            if item := self.post(ITEM + hit["objectID"], text, published, title, evidence=evidence):
                 yield item
             if hit.get("url") and (request := self.article_request(hit["url"], title, kind="news")):
                 yield request

@@ -9,9 +9,20 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlencode
 
-from spiders.kinds._api import ApiSpider, html_text, iso
+from spiders.kinds._api import ApiSpider, html_text, iso, public
 
 LIMIT = 40  # the API's maximum page size
+# what is kept as evidence of a status: its own fields, not its account
+STATUS_FIELDS = (
+    "id",
+    "created_at",
+    "edited_at",
+    "url",
+    "uri",
+    "language",
+    "spoiler_text",
+    "content",
+)
 
 
 class MastodonSpider(ApiSpider):
@@ -42,8 +53,8 @@ class MastodonSpider(ApiSpider):
             if statuses is not None:
                 self.report_error(f"{response.url}: not a list of statuses")
             return
-        numbers = []
-        reached_lookback = False
+        after = int(ids.get("min_id", 0))  # catching up: only what is newer than this
+        numbers, reached_lookback = [], False
         for status in statuses:
             if not isinstance(status, dict) or not str(status.get("id", "")).isdigit():
                 self.malformed(response.url, "a status without a numeric id")
@@ -54,23 +65,26 @@ class MastodonSpider(ApiSpider):
             if not (published and url):
                 self.malformed(f"{response.url} status {status['id']}", "no time or URL")
                 continue
-            if "min_id" not in ids and published < self.since_iso:
+            if int(status["id"]) <= after or status.get("reblog"):
+                continue  # (a server ignoring min_id; a boost is not the original)
+            if not after and published < self.since_iso:
                 reached_lookback = True
-                continue
-            if status.get("reblog"):
                 continue
             text = "\n".join(
                 part
                 for part in (status.get("spoiler_text"), html_text(status.get("content")))
                 if part
             )
-            if item := self.post(url, text, published, lang=status.get("language")):
+            evidence = public(status, *STATUS_FIELDS)
+            if item := self.post(
+                url, text, published, lang=status.get("language"), evidence=evidence
+            ):
                 yield item
         if not numbers:
             return
         saved = self.state.setdefault("min_id", {})
-        saved[timeline] = str(max(numbers + [int(saved.get(timeline, 0))]))
-        if "min_id" in ids and len(statuses) == LIMIT:  # catching up: more new statuses
-            yield self.page(timeline, min_id=str(max(numbers)))
-        elif "min_id" not in ids and not reached_lookback:  # first crawl: further back
+        saved[timeline] = str(max([*numbers, after, int(saved.get(timeline, 0))]))
+        if after and len(statuses) == LIMIT:  # catching up: more new statuses
+            yield self.page(timeline, min_id=saved[timeline])
+        elif not after and not reached_lookback:  # first crawl: further back
             yield self.page(timeline, max_id=str(min(numbers)))

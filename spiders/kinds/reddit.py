@@ -14,10 +14,22 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlencode, urlsplit
 
-from spiders.kinds._api import ApiSpider, epoch_iso
+from spiders.kinds._api import ApiSpider, epoch_iso, public
 
 LIMIT = 100  # the listing maximum
+# what is kept as evidence of a post: its own fields, not its author's
+POST_FIELDS = (
+    "name",
+    "permalink",
+    "created_utc",
+    "edited",
+    "title",
+    "selftext",
+    "url",
+    "subreddit",
+)
 REDDIT_HOSTS = ("reddit.com", "redd.it", "redditmedia.com")
+GONE = ("[removed]", "[deleted]")  # what Reddit leaves of a removed post's text
 
 
 class RedditSpider(ApiSpider):
@@ -63,9 +75,9 @@ class RedditSpider(ApiSpider):
                 continue
             self.seen(listing, published)
             text = post.get("selftext") or ""
-            if item := self.post(
-                response.urljoin(post["permalink"]), text, published, post["title"]
-            ):
+            text = "" if text in GONE else text
+            url, evidence = response.urljoin(post["permalink"]), public(post, *POST_FIELDS)
+            if item := self.post(url, text, published, post["title"], evidence=evidence):
                 yield item
             link = outside_link(post)
             if link and (request := self.article_request(link, post["title"], kind="news")):

@@ -55,12 +55,14 @@ class TelegramSpider(ApiSpider):
                 continue
             if message.css(".service_message"):
                 continue
-            text = html_text(message.css(TEXT).get())
+            html = message.css(TEXT).get()  # the message's own text: no signature, no quote
+            text = html_text(html)
             if not text:  # a photo, sticker or poll without words
                 continue
             self.seen(channel, published)
             url = message.css(LINK).get() or response.urljoin(f"/{channel}/{number}")
-            if item := self.post(url, text, published):
+            evidence = {"post": message.attrib["data-post"], "datetime": published, "html": html}
+            if item := self.post(url, text, published, evidence=evidence):
                 yield item
         if numbers and not reached and min(numbers) > 1:
             yield self.page(channel, before=str(min(numbers)))
