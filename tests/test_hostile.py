@@ -70,3 +70,36 @@ def test_allow_hosts_lets_a_named_internal_host_through(tmp_path):
         )
         cli_run("crawl", "--config", str(config))
         assert "/also.html" in internal.requests
+
+
+XXE_FEED = """<?xml version="1.0"?>
+<!DOCTYPE rss [<!ENTITY secret SYSTEM "file://{secret}">
+<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+<!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">]>
+<rss version="2.0"><channel><title>t &lol4;</title><link>{{{{SITE}}}}/</link><description>d</description>
+<item><title>Fine &secret;</title><link>{{{{SITE}}}}/fine.html</link><guid>1</guid></item>
+</channel></rss>"""
+
+
+def test_xml_entities_are_neither_fetched_nor_expanded(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("LOCAL-FILE-CONTENTS-MUST-NOT-LEAK")
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / "feed.rss").write_text(XXE_FEED.format(secret=secret))
+    body = "The harbour ferry timetable changes on Monday with two extra evening sailings. " * 4
+    (root / "fine.html").write_text(PAGE.format(title="Ferry timetable", body=body))
+    with StaticSite(root) as site:
+        config = write_config(
+            tmp_path, [{"name": "feed", "kind": "feed", "url": site.url + "/feed.rss"}]
+        )
+        cli_run("crawl", "--config", str(config))
+    database = (tmp_path / "ls.db").read_bytes()
+    assert b"LOCAL-FILE-CONTENTS" not in database
+    assert b"lollollol" not in database
+    out = tmp_path / "items.jsonl"
+    cli_run("export", "items", "--out", str(out), "--config", str(config))
+    assert [json.loads(line)["title"] for line in out.read_text().splitlines()] == [
+        "Ferry timetable"
+    ]

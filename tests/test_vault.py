@@ -139,3 +139,15 @@ def test_rotation_refuses_an_environment_key(tmp_path):
     with pytest.raises(VaultError, match="LEAKSENTRY_KEY is set"):
         rotate_key(config, store, env={"LEAKSENTRY_KEY": encode_key(new_key())})
     store.close()
+
+
+def test_brief_vectors_are_stored_sealed(tmp_path):
+    import numpy as np
+
+    config, store = seeded(tmp_path)
+    store.close()
+    raw = np.ones((3, 4), dtype=np.float32).tobytes()
+    database = config.database.read_bytes() + b"".join(
+        p.read_bytes() for p in config.database.parent.glob("*.db-*")
+    )
+    assert raw[:16] not in database
