@@ -583,3 +583,75 @@ def _print_crawl(report) -> None:
     for error in report.errors:
         if not report.counts.get("results"):
             click.echo(f"crawl: ERROR {error}", err=True)
+
+
+# -- the triage page ----------------------------------------------------------------------------
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8450, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--link-days",
+    default=14.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Days a signed link in an alert mail stays valid.",
+)
+@config_option
+def serve(host, port, link_days, config_path):
+    """Run the triage page: alerts with their stories, verdicts, briefs, coverage, audit log.
+
+    Operators log in (`leaksentry operator add`). Set [alerts] base_url to the address
+    operators use, so that alert mail carries signed links to each alert.
+
+    Example: leaksentry serve --port 8450
+    """
+    from leaksentry.web.server import serve as serve_page
+
+    serve_page(load_config(config_path), host, port, link_days, echo=click.echo)
+
+
+@cli.group(cls=Group)
+def operator():
+    """Add and list the operators who log in to the triage page."""
+
+
+@operator.command("add")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--replace", is_flag=True, help="Give a known operator a new password.")
+@config_option
+def operator_add(name, password_stdin, replace, config_path):
+    """Add an operator (the password is asked twice and stored as an argon2 hash).
+
+    A new password (--replace) ends the operator's open sessions.
+
+    Example: leaksentry operator add ana
+    """
+    from leaksentry.web.operators import add_operator
+
+    config = load_config(config_path)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with open_store(config) as store:
+        new = add_operator(store, name, password, replace=replace)
+    click.echo(f"{'added' if new else 'new password for'} operator {name}")
+
+
+@operator.command("list")
+@config_option
+def operator_list(config_path):
+    """List operators: name, when added, last login (never a password or hash).
+
+    Example: leaksentry operator list
+    """
+    config = load_config(config_path)
+    with open_store(config) as store:
+        rows = store.operator_rows()
+    if not rows:
+        click.echo("no operators")
+    for row in rows:
+        click.echo(
+            f"{row['name']:<20} added {row['created_at']}  last login {row['last_login_at'] or 'never'}"
+        )

@@ -192,9 +192,15 @@ def match_new(
 
 
 def notify_alerts(config: Config, store: Store) -> int:
-    """Queue the mail that alerts call for (first alerts, follow-ups); returns messages queued."""
+    """Queue the mail that alerts call for (first alerts, follow-ups); returns messages queued.
+
+    With ``[alerts] base_url`` set, each mail links to its alert on the triage page (signed).
+    """
+    from leaksentry.web.links import link_builder
+
     settings = AlertSettings.from_dict(config.alerts)
-    return alerts.notify(store, settings, config.smtp.recipients)
+    link = link_builder(config, settings.base_url)
+    return alerts.notify(store, settings, config.smtp.recipients, link=link)
 
 
 def _match_row(match) -> dict:

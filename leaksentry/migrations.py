@@ -245,3 +245,19 @@ def m003_alerts_as_stories_and_an_outbox(db: Database) -> None:
             "update outbox set alert_id = ?, kind = 'alert' where id = ?", [alert_id, row["id"]]
         )
         db.execute("update matches set alert_id = ? where id = ?", [alert_id, row["match_id"]])
+
+
+@migration
+def m004_operators(db: Database) -> None:
+    """Operators of the triage page: a name and an argon2 hash, never the password."""
+    db["operators"].create(
+        {
+            "name": str,
+            "password_hash": str,  # argon2id, PHC string with its own salt and parameters
+            "session_nonce": str,  # changed with the password: ends every earlier session
+            "created_at": str,
+            "password_set_at": str,
+            "last_login_at": str,
+        },
+        pk="name",
+    )

@@ -410,3 +410,32 @@ class Store:
 
     def _exists(self, sql: str, *params) -> bool:
         return self.db.execute(sql, list(params)).fetchone() is not None
+
+    # -- operators (triage page logins; only argon2 hashes are stored) -------
+    def operator_row(self, name: str) -> dict | None:
+        rows = list(self.db.query("select * from operators where name = ?", [name]))
+        return rows[0] if rows else None
+
+    def operator_rows(self) -> list[dict]:
+        """Operators without their hashes, for listing."""
+        return list(
+            self.db.query(
+                "select name, created_at, password_set_at, last_login_at from operators "
+                "order by name"
+            )
+        )
+
+    def set_operator_password(self, name: str, password_hash: str, session_nonce: str) -> bool:
+        """Create the operator or give it a new password (ending its sessions); True if new."""
+        stamp = now()
+        with self.db.atomic():
+            new = self.operator_row(name) is None
+            row = {"name": name, "password_hash": password_hash, "session_nonce": session_nonce}
+            row |= {"password_set_at": stamp} | ({"created_at": stamp} if new else {})
+            self.db["operators"].upsert(row, pk="name")
+        return new
+
+    def record_operator_login(self, name: str, password_hash: str | None = None) -> None:
+        """Note the login; store a re-hash when the KDF parameters were raised."""
+        row = {"last_login_at": now()} | ({"password_hash": password_hash} if password_hash else {})
+        self.db["operators"].update(name, row)

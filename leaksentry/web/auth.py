@@ -1,0 +1,103 @@
+"""Login, logout, and the rule that every page but the login page needs a session.
+
+The session is Flask's signed cookie (HttpOnly, SameSite=Lax) holding the operator's name
+and the nonce of its current password: setting a new password ends every earlier session.
+A signed mail link is checked here, before login, so the operator lands on its alert after.
+"""
+
+from __future__ import annotations
+
+import hmac
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+
+from leaksentry.web import passwords
+from leaksentry.web.app import context, get_store
+from leaksentry.web.links import check_link
+
+bp = Blueprint("auth", __name__)
+PUBLIC_ENDPOINTS = {"auth.login", "static"}
+
+
+def current_operator() -> str | None:
+    """The logged-in operator, if the session names one whose password has not changed."""
+    name, nonce = session.get("operator"), session.get("nonce")
+    if not isinstance(name, str) or not isinstance(nonce, str):
+        return None
+    row = get_store().operator_row(name)
+    if row is None or not hmac.compare_digest(row["session_nonce"], nonce):
+        return None
+    return name
+
+
+@bp.before_app_request
+def require_login():
+    """Every page except login needs a session: GET goes to the login page, others get 401."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    g.operator = current_operator()
+    if g.operator is not None:
+        return None
+    if request.method != "GET":
+        abort(401)
+    if request.endpoint == "triage.alert" and request.args.get("sig"):
+        return _from_mail_link(request.view_args["alert_id"], request.args["sig"])
+    return redirect(url_for("auth.login", next=_here()))
+
+
+def _from_mail_link(alert_id: int, sig: str):
+    state = check_link(context().vault_key, alert_id, sig, context().link_days)
+    if state == "ok":
+        flash(f"Log in to open alert {alert_id}.")
+        return redirect(url_for("auth.login", next=url_for("triage.alert", alert_id=alert_id)))
+    flash(f"That link is {state}. Log in and find alert {alert_id} in the list.")
+    return redirect(url_for("auth.login"))
+
+
+def _here() -> str:
+    query = request.query_string.decode("utf-8", "replace")
+    return request.path + (f"?{query}" if query else "")
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site: never another host (no open redirect)."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.isprintable():
+            return target
+    return url_for("triage.alerts")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    target = safe_next(request.values.get("next"))
+    if request.method == "GET":
+        if current_operator():
+            return redirect(target)
+        return render_template("login.html", next=target, name="")
+    name = request.form.get("name", "").strip()
+    password = request.form.get("password", "")
+    throttle = context().throttle
+    if throttle.blocked(name):
+        flash("Too many failed logins. Wait a few minutes and try again.")
+        return render_template("login.html", next=target, name=name), 429
+    row = get_store().operator_row(name) if name else None
+    ok, new_hash = passwords.verify(row["password_hash"] if row else None, password)
+    if not ok:
+        throttle.fail(name)
+        flash("Wrong name or password.")
+        return render_template("login.html", next=target, name=name), 401
+    throttle.clear(name)
+    get_store().record_operator_login(name, new_hash)
+    session.clear()  # nothing from before the login survives it (session fixation)
+    session.permanent = True
+    session["operator"], session["nonce"] = name, row["session_nonce"]
+    return redirect(target)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    session.clear()
+    flash("Logged out.")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,119 @@
+"""The triage pages: alerts, one alert's story and verdict, briefs, coverage, audit log.
+
+Every verdict goes through Store.set_verdict, which writes the alert and the audit log in
+one transaction. Brief rows are shown field by field; the ``sealed`` column never is.
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+
+from leaksentry.briefs import open_brief
+from leaksentry.errors import LeaksentryError
+from leaksentry.web import present
+from leaksentry.web.app import context, get_store
+
+bp = Blueprint("triage", __name__)
+VERDICTS = {"confirm": "confirmed", "dismiss": "dismissed"}
+STATUSES = ("open", "confirmed", "dismissed")
+MAX_NOTE = 2000
+
+
+@bp.route("/")
+def home():
+    return redirect(url_for("triage.alerts"))
+
+
+@bp.route("/alerts")
+def alerts():
+    status = request.args.get("status")
+    status = status if status in STATUSES else None
+    store = get_store()
+    codenames = {row["id"]: row["codename"] for row in store.brief_rows()}
+    rows = [present.alert_summary(a, codenames) for a in reversed(store.alert_rows(status))]
+    return render_template("alerts.html", alerts=rows, status=status, statuses=STATUSES)
+
+
+@bp.route("/alerts/<int:alert_id>")
+def alert(alert_id: int):
+    store = get_store()
+    row = store.alert_row(alert_id)
+    if row is None:
+        abort(404)
+    brief = store.brief_row(row["brief_id"]) or {"codename": row["brief_id"], "n_details": None}
+    revealed = json.loads(row["details"] or "[]")
+    items = store.alert_items(alert_id)
+    wanted = _highlight_terms(brief, revealed)
+    return render_template(
+        "alert.html",
+        alert=present.alert_summary(row, {row["brief_id"]: brief["codename"]}),
+        row=row,
+        brief={k: brief.get(k) for k in ("id", "codename", "active_from", "active_until")},
+        details=present.details_label(revealed, brief.get("n_details")),
+        items=list(present.story_items(items, wanted, brief.get("n_details"))),
+        spread=present.spread(items),
+        history=[a for a in store.audit_rows(limit=1000) if a["alert_id"] == alert_id],
+        max_note=MAX_NOTE,
+    )
+
+
+def _highlight_terms(brief: dict, revealed: list[int]) -> dict[str, set[int]]:
+    """Terms of the revealed details, from the brief opened in memory (nothing kept)."""
+    if "sealed" not in brief or not revealed:
+        return {}
+    try:
+        details = open_brief(brief, context().vault).details
+    except LeaksentryError:
+        return {}  # a damaged value: the page works without highlights
+    return present.detail_terms(details, revealed)
+
+
+@bp.route("/alerts/<int:alert_id>/verdict", methods=["POST"])
+def verdict(alert_id: int):
+    store = get_store()
+    if store.alert_row(alert_id) is None:
+        abort(404)
+    status = VERDICTS.get(request.form.get("verdict", ""))
+    note = request.form.get("note", "").strip()
+    if status is None or len(note) > MAX_NOTE:
+        abort(400)
+    store.set_verdict(alert_id, status, g.operator, note or None)
+    flash(f"Alert {alert_id} {status}.")
+    return redirect(url_for("triage.alert", alert_id=alert_id))
+
+
+@bp.route("/briefs")
+def briefs():
+    store = get_store()
+    counts: dict[str, dict[str, int]] = {}
+    for alert_row in store.alert_rows():
+        by_status = counts.setdefault(alert_row["brief_id"], {})
+        by_status[alert_row["status"]] = by_status.get(alert_row["status"], 0) + 1
+    rows = [
+        {
+            "id": row["id"],
+            "codename": row["codename"],
+            "active_from": row["active_from"],
+            "active_until": row["active_until"],
+            "status": row["status"],
+            "n_details": row["n_details"],
+            "alerts": counts.get(row["id"], {}),
+        }
+        for row in store.brief_rows()
+    ]
+    return render_template("briefs.html", briefs=rows)
+
+
+@bp.route("/coverage")
+def coverage():
+    from leaksentry.coverage import source_health
+
+    report = source_health(context().config, get_store())
+    return render_template("coverage.html", sources=report)
+
+
+@bp.route("/audit")
+def audit():
+    return render_template("audit.html", rows=get_store().audit_rows(limit=500))
