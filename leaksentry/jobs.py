@@ -173,6 +173,8 @@ def match_new(
     briefs = active_briefs(store, vault)
     brief_rows = {row["id"]: row for row in store.brief_rows()}
     prepared_briefs = prepare_briefs(store, vault, matcher, briefs)
+    if briefs and store.count("items") > 0:
+        calibrate(store, matcher, prepared_briefs)
     alerts_before = store.count("alerts")
     while not should_stop() and (batch := store.unmatched_items(MATCH_BATCH)):
         items = {item.id: item for item in batch}
@@ -189,6 +191,28 @@ def match_new(
     report.counts["alerts"] = store.count("alerts") - alerts_before
     store.finish_run(run_id, "ok", report.counts["alerts"])
     return report
+
+
+def calibrate(store: Store, matcher, prepared_briefs: list) -> None:
+    """Measure the recent stored stream so that thresholds mean the same in any stream.
+
+    Done again when the briefs changed, the stream grew by a fifth, or recalibrate_hours
+    passed; the result stays on the matcher for the life of the process.
+    """
+    settings = matcher.settings
+    since = datetime.now(UTC) - timedelta(days=settings.background_days)
+    background = store.recent_items(since.isoformat(timespec="seconds"), settings.background_items)
+    key = (tuple(sorted(b.brief.id for b in prepared_briefs)), len(background))
+    if matcher.calibrated is not None:
+        (briefs, size), when = matcher.calibrated
+        fresh = datetime.now(UTC) - when < timedelta(hours=settings.recalibrate_hours)
+        if briefs == key[0] and fresh and len(background) < size * 1.2:
+            return
+    capped = matcher.calibrate(prepared_briefs, matcher.prepare_items(background))
+    matcher.calibrated = (key, datetime.now(UTC))
+    log.info(
+        "calibrated on %d background item(s); %d brief(s) capped", len(background), len(capped)
+    )
 
 
 def notify_alerts(config: Config, store: Store) -> int:

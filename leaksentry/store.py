@@ -138,6 +138,14 @@ class Store:
         )
         return [Item.from_dict(row) for row in rows]
 
+    def recent_items(self, since: str, limit: int) -> list[Item]:
+        """The most recently fetched items since `since` (the matcher's background stream)."""
+        rows = self.db.query(
+            "select * from items where fetched_at >= ? order by fetched_at desc, id limit ?",
+            [since, limit],
+        )
+        return [Item.from_dict(row) for row in rows]
+
     def items(self) -> Iterator[Item]:
         for row in self.db.query("select * from items order by fetched_at, id"):
             yield Item.from_dict(row)

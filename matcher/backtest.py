@@ -68,9 +68,16 @@ def run_backtest(
     prepared_briefs = [matcher.prepare_brief(b) for b in briefs]
     alerts = lines = 0
     bar = _progress(len(items), progress)
+    prepared_items = []
+    for start in range(0, len(items), CHUNK):
+        prepared_items += matcher.prepare_items(items[start : start + CHUNK])
+        bar.update(min(CHUNK, len(items) - start))
+    bar.close()
+    # The input is the background: it sets term rarity and the scale of every measurement.
+    matcher.calibrate(prepared_briefs, prepared_items)
     with Path(out_path).open("w", encoding="utf-8") as out:
-        for start in range(0, len(items), CHUNK):
-            chunk = matcher.prepare_items(items[start : start + CHUNK])
+        for start in range(0, len(prepared_items), CHUNK):
+            chunk = prepared_items[start : start + CHUNK]
             for match in matcher.score(prepared_briefs, chunk, all_scores=all_scores):
                 line = match.to_alert_line()
                 if all_scores:
@@ -78,8 +85,6 @@ def run_backtest(
                 out.write(json.dumps(line, ensure_ascii=False) + "\n")
                 lines += 1
                 alerts += match.alert
-            bar.update(len(chunk))
-    bar.close()
     return BacktestSummary(
         briefs=len(briefs),
         items=len(items),

@@ -1,9 +1,11 @@
-"""Plain-text helpers: passages, normalised words and a detail's key terms."""
+"""Plain-text helpers: passages, normalised words, terms and a detail's key terms."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+
+from matcher.numbers import normalise_number, spell_out_to_digits
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-ZÀ-Þ0-9¿¡])")
 _WORD = re.compile(r"[a-z0-9]+(?:[.,:'][a-z0-9]+)*")
@@ -188,3 +190,43 @@ def key_terms(detail: str) -> set[str]:
     """The specific words of a detail: names, numbers and rarer words, not filler."""
     body = detail.split(":", 1)[1] if re.match(r"^[A-Za-z ]{2,20}:", detail) else detail
     return {w for w in words(body) if w not in STOPWORDS and (len(w) > 3 or w.isdigit())}
+
+
+def stem(word: str) -> str:
+    """A light English plural/possessive strip: 'containers' -> 'container', 'lorries' ->
+    'lorry'. Enough for term overlap; a full stemmer conflates names."""
+    if word.endswith("'s"):
+        word = word[:-2]
+    if len(word) > 4 and not word[-1].isdigit():
+        if word.endswith("ies"):
+            return word[:-3] + "y"
+        if word.endswith("s") and not word.endswith(("ss", "us", "is")):
+            return word[:-1]
+    return word
+
+
+def terms(text: str) -> list[str]:
+    """Comparable terms of a text: folded, stemmed, numbers in digits, filler dropped.
+
+    Clock times ("04:30") are left to matcher.dates; numbers keep their value whatever
+    the format ("31,900", "thirty"), so they meet the brief's digits.
+    """
+    tokens = []
+    for token in words(text):
+        if ":" in token:
+            continue
+        if "'" in token:
+            token = token.split("'")[0] if token.endswith("'s") else token.replace("'", "")
+        if token[0].isdigit():
+            token = normalise_number(token)
+        tokens.extend(_split_hyphenless(token))
+    tokens = spell_out_to_digits(tokens)
+    return [stem(t) for t in tokens if t not in STOPWORDS and (len(t) > 1 or t.isdigit())]
+
+
+def _split_hyphenless(token: str) -> list[str]:
+    """'9h' -> ['9', 'h'] is not wanted; only split glued number+unit like '41g' or '9km'."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)([a-z]{1,3})", token)
+    if match and match.group(2) not in ("st", "nd", "rd", "th", "am", "pm", "er"):
+        return [match.group(1), match.group(2)]
+    return [token]

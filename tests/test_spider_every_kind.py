@@ -5,6 +5,8 @@ nothing new; and with briefs loaded no request carries a brief's words."""
 import re
 from urllib.parse import urlencode
 
+from leaksentry.config import SOURCE_KINDS
+
 from payloads import (
     FIRST_CRAWL,
     SERVE,
@@ -15,8 +17,6 @@ from payloads import (
     urls,
     write_sources,
 )
-
-from leaksentry.config import SOURCE_KINDS
 
 # a fictional brief on the same harbour as the payloads; its details must never leave
 BRIEF = """

@@ -9,6 +9,7 @@ kind), then the second, which sends the saved validators and asks only for what 
 from types import SimpleNamespace
 
 import pytest
+
 from payloads import (
     CUTOFF,
     FIRST_CRAWL,

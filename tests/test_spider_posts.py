@@ -14,6 +14,9 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
+
+from leaksentry.store import Store
+
 from payloads import (
     BSKY_FEED,
     BSKY_SEARCH,
@@ -38,8 +41,6 @@ from payloads import (
     urls,
     write_sources,
 )
-
-from leaksentry.store import Store
 
 KINDS = ("mastodon", "bluesky", "reddit", "telegram", "hackernews")
 WAIT = {"status": 429, "headers": {"Retry-After": "1"}, "times": 1}

@@ -1,0 +1,119 @@
+"""Spelled-out numbers to digits, so "a hundred and sixty officers" meets "160 officers".
+
+Leaks rewrite numbers in words; the brief writes them in digits. Only plain cardinals in
+English, Spanish and French are handled (the words a reader writes for counts); anything
+vaguer ("several dozen") is left as words.
+"""
+
+from __future__ import annotations
+
+import re
+
+_UNITS = {
+    # English
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+    "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
+    "seventy": 70, "eighty": 80, "ninety": 90,
+    # Spanish (folded, no accents)
+    "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6, "siete": 7, "ocho": 8,
+    "nueve": 9, "diez": 10, "once": 11, "doce": 12, "veinte": 20, "treinta": 30,
+    "cuarenta": 40, "cincuenta": 50, "sesenta": 60, "setenta": 70, "ochenta": 80,
+    "noventa": 90, "doscientos": 200, "trescientos": 300, "cuatrocientos": 400,
+    "quinientos": 500, "seiscientos": 600, "setecientos": 700, "ochocientos": 800,
+    "novecientos": 900,
+    # French (folded)
+    "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "sept": 7, "huit": 8, "neuf": 9,
+    "dix": 10, "onze": 11, "douze": 12, "vingt": 20, "trente": 30, "quarante": 40,
+    "cinquante": 50, "soixante": 60,
+}  # fmt: skip
+_SCALES = {"dozen": 12, "hundred": 100, "cien": 100, "ciento": 100, "cent": 100, "cents": 100,
+           "thousand": 1000, "mil": 1000, "mille": 1000}  # fmt: skip
+_JOINERS = {"and", "y", "et", "a"}
+_NUMBER_WORDS = set(_UNITS) | set(_SCALES)
+# Words that are numbers in one language and ordinary words in another (fr "sept" = 7 but
+# en "Sept" = September; es "once" = 11): only read as numbers next to another number word.
+_AMBIGUOUS = {"once", "sept", "a", "one", "mil", "cent"}
+
+
+def spell_out_to_digits(tokens: list[str]) -> list[str]:
+    """Replace runs of number words by one digit token: ["a", "hundred", "and", "sixty"] ->
+    ["160"]. Hyphenated forms ("forty-one") arrive already split by the tokeniser."""
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        run_end, value = _read_number(tokens, i)
+        if run_end > i:
+            out.append(str(value))
+            i = run_end
+        else:
+            out.append(tokens[i])
+            i += 1
+    return out
+
+
+def _read_number(tokens: list[str], start: int) -> tuple[int, int]:
+    """(end, value) of the number-word run starting at `start`; end == start when none."""
+    total = current = 0
+    end = start
+    seen = 0
+    i = start
+    if i < len(tokens) and tokens[i] == "a" and i + 1 < len(tokens) and tokens[i + 1] in _SCALES:
+        current, i = 1, i + 1  # "a hundred"
+    while i < len(tokens):
+        word = tokens[i]
+        if word in _UNITS:
+            value = _UNITS[word]
+            if seen and not _fits(current, value):
+                break  # "forty-one fifty" is two numbers, not ninety-one
+            current += value
+        elif word in _SCALES:
+            scale = _SCALES[word]
+            if scale <= 100:
+                current = max(current, 1) * scale
+            else:
+                total += max(current, 1) * scale
+                current = 0
+        elif word in _JOINERS and seen and i + 1 < len(tokens) and tokens[i + 1] in _UNITS:
+            i += 1
+            continue
+        else:
+            break
+        seen += 1
+        i += 1
+        end = i
+    if not seen or (seen == 1 and tokens[start] in _AMBIGUOUS):
+        return start, 0
+    return end, total + current
+
+
+def _fits(current: int, value: int) -> bool:
+    """Can `value` extend `current` ("sixty" + "one" yes, "one" + "fifty" no)?"""
+    if value < 10:
+        return current % 10 == 0
+    if value < 100:
+        return current % 100 == 0
+    return current % 1000 == 0
+
+
+def is_number_word(word: str) -> bool:
+    return word in _NUMBER_WORDS
+
+
+NUMBER = re.compile(r"^\d+(?:[.,]\d+)*$")
+
+
+def normalise_number(token: str) -> str:
+    """'31,900' and '31.900' -> '31900'; '2.3' and '9.8' stay decimals; '04' -> '4'."""
+    if not NUMBER.match(token):
+        return token
+    parts = re.split(r"[.,]", token)
+    if len(parts) > 1 and all(len(p) == 3 for p in parts[1:]):
+        return str(int("".join(parts)))  # thousands separators
+    if len(parts) == 2:
+        whole, frac = parts
+        return f"{int(whole)}.{frac}"
+    if len(parts) == 1:
+        return str(int(token))
+    return token  # version numbers such as 7.4.2 stay as written
