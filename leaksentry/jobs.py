@@ -175,6 +175,7 @@ def match_new(
     prepared_briefs = prepare_briefs(store, vault, matcher, briefs)
     if briefs and store.count("items") > 0:
         calibrate(store, matcher, prepared_briefs)
+    matcher.brief_offsets = feedback_offsets(store)
     alerts_before = store.count("alerts")
     while not should_stop() and (batch := store.unmatched_items(MATCH_BATCH)):
         items = {item.id: item for item in batch}
@@ -213,6 +214,25 @@ def calibrate(store: Store, matcher, prepared_briefs: list) -> None:
     log.info(
         "calibrated on %d background item(s); %d brief(s) capped", len(background), len(capped)
     )
+
+
+DISMISS_STEP, DISMISS_MAX = 0.05, 0.30  # each dismissed alert makes its brief stricter...
+CONFIRM_STEP, CONFIRM_MAX = 0.02, 0.10  # ...each confirmed one a little more sensitive
+
+
+def feedback_offsets(store: Store) -> dict[str, float]:
+    """Operators' verdicts move each brief's threshold (calibrated z units; + is stricter).
+
+    A clear leak scores about 0.3-0.7 z above the threshold: three dismissals (+0.15) silence
+    a brief's borderline matches, never its clear ones."""
+    offsets = {}
+    for brief_id, (confirmed, dismissed) in store.verdict_counts().items():
+        offset = min(DISMISS_MAX, DISMISS_STEP * dismissed) - min(
+            CONFIRM_MAX, CONFIRM_STEP * confirmed
+        )
+        if offset:
+            offsets[brief_id] = round(offset, 4)
+    return offsets
 
 
 def notify_alerts(config: Config, store: Store) -> int:

@@ -304,6 +304,16 @@ class Store:
                 {"at": stamp, "who": who, "action": status, "alert_id": alert_id, "note": note}
             )
 
+    def verdict_counts(self) -> dict[str, tuple[int, int]]:
+        """brief id -> (confirmed alerts, dismissed alerts)."""
+        rows = self.db.execute(
+            "select brief_id, sum(status = 'confirmed'), sum(status = 'dismissed') from alerts "
+            "group by brief_id"
+        )
+        return {
+            brief_id: (confirmed or 0, dismissed or 0) for brief_id, confirmed, dismissed in rows
+        }
+
     def audit_rows(self, limit: int = 100) -> list[dict]:
         return list(self.db.query("select * from audit_log order by id desc limit ?", [limit]))
 

@@ -104,6 +104,8 @@ class Matcher:
         self.calibration: Calibration = default_calibration()
         # what the service last calibrated on: ((brief ids, background size), when)
         self.calibrated: tuple | None = None
+        # operator feedback: brief id -> change of that brief's threshold in z units (+ stricter)
+        self.brief_offsets: dict[str, float] = {}
 
     # -- preparing -------------------------------------------------------------------------
 
@@ -194,11 +196,19 @@ class Matcher:
             published = prepared_item.item.published_at()
             for k, prepared_brief in enumerate(briefs):
                 value = float(z[i, k])
-                limit = max(global_z, caps.get(prepared_brief.brief.id, global_z))
+                limit = self._limit(
+                    prepared_brief.brief.id,
+                    max(global_z, caps.get(prepared_brief.brief.id, global_z)),
+                )
                 alert = value >= limit and prepared_brief.brief.is_leak_time(published)
                 if alert or (all_scores and value >= floor_z):
                     results.append(self._match(prepared_brief, prepared_item, value, alert))
         return results
+
+    def _limit(self, brief_id: str, limit_z: float) -> float:
+        """A brief's threshold, moved by operator feedback (z units: scores saturate near 1,
+        the calibrated evidence does not)."""
+        return limit_z + self.brief_offsets.get(brief_id, 0.0)
 
     def z_scores(self, briefs: list[PreparedBrief], items: list[PreparedItem]) -> np.ndarray:
         """The calibrated evidence of every (item, brief) pair, shaped (items, briefs)."""

@@ -91,3 +91,29 @@ def test_model_is_a_setting_and_unknown_models_are_refused(tmp_path):
     assert result.returncode == 1
     assert "model 'no-such-model' is neither a packaged model" in result.stderr
     assert MODEL in result.stderr
+
+
+def test_operator_feedback_moves_a_briefs_threshold(embedder, tmp_path):
+    from leaksentry.jobs import feedback_offsets
+    from leaksentry.store import Store
+
+    matcher = Matcher(embedder, cache=MemoryCache())
+    briefs = [matcher.prepare_brief(b) for b in read_brief_file(BRIEFS, strict=False)]
+    items = matcher.prepare_items(list(read_items(ITEMS)))
+    before = {(m.brief_id, m.item_id): m for m in matcher.score(briefs, items)}
+    assert before[("T-DOCK", "B1")].alert
+    with Store(tmp_path / "ls.db") as store:
+        for n in range(3):
+            alert_id = store.insert_alert(
+                {"brief_id": "T-DOCK", "status": "open", "story": f"s{n}"}
+            )
+            store.set_verdict(alert_id, "dismissed", "ana", None)
+        store.set_verdict(
+            store.insert_alert({"brief_id": "T-LIB", "status": "open"}), "confirmed", "bo", None
+        )
+        offsets = feedback_offsets(store)
+    assert offsets == {"T-DOCK": 0.15, "T-LIB": -0.02}
+    matcher.brief_offsets = {"T-OPEN": 0.6}
+    after = {(m.brief_id, m.item_id) for m in matcher.score(briefs, items) if m.alert}
+    assert ("T-OPEN", "B4") not in after  # a borderline match of a much-dismissed brief
+    assert ("T-DOCK", "B1") in after  # other briefs keep their threshold
