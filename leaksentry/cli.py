@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -128,8 +129,13 @@ def brief():
 
 @brief.command("add")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--retro/--no-retro",
+    default=True,
+    help="Search the stored backlog at once: has the brief already leaked? (default: yes)",
+)
 @config_option
-def brief_add(files, config_path):
+def brief_add(files, retro, config_path):
     """Add briefs from TOML, JSON or JSON Lines files; all are validated before any is stored.
 
     Summary and details are sealed (encrypted) at rest. Adding a brief with a known id
@@ -143,8 +149,21 @@ def brief_add(files, config_path):
     store, vault = open_store_and_vault(config)
     with store:
         briefs = add_brief_files(store, vault, list(files))
-    for added in briefs:
-        click.echo(f"sealed {added.id} {added.codename}")
+        for added in briefs:
+            click.echo(f"sealed {added.id} {added.codename}")
+        if retro and store.count("items"):
+            from leaksentry import jobs
+
+            started = time.perf_counter()
+            report = jobs.retro_check(
+                config, store, vault, _matcher(config, store), [b.id for b in briefs]
+            )
+            queued = jobs.notify_alerts(config, store)
+            click.echo(
+                f"retro-check: {report.counts['candidates']} stored item(s) read closely, "
+                f"{report.counts['alerts']} alert(s), {queued} message(s) queued "
+                f"({time.perf_counter() - started:.1f}s)"
+            )
 
 
 @brief.command("list")
@@ -559,17 +578,22 @@ def demo(data_dir):
     run_demo(Path(data_dir) if data_dir else None, echo=click.echo)
 
 
-def _match(config: Config, store, vault):
+def _matcher(config: Config, store):
     from leaksentry import jobs
     from matcher import Matcher, MatcherSettings, load_embedder
 
     click.echo(f"loading model {config.model}...", err=True)
-    matcher = Matcher(
+    return Matcher(
         load_embedder(config.model),
         MatcherSettings.from_dict(config.matcher),
         cache=jobs.StoreVectorCache(store),
     )
-    return jobs.match_new(config, store, vault, matcher)
+
+
+def _match(config: Config, store, vault):
+    from leaksentry import jobs
+
+    return jobs.match_new(config, store, vault, _matcher(config, store))
 
 
 def _print_crawl(report) -> None:

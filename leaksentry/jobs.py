@@ -23,6 +23,7 @@ from leaksentry.config import Config, Source
 from leaksentry.errors import DeliveryError, LeaksentryError, SmtpUnavailable
 from leaksentry.exposures import AlertSettings, attach
 from leaksentry.mailer import Mailer, build_message
+from leaksentry.querycheck import distinctive_terms
 from leaksentry.store import Store
 from leaksentry.vault import Vault, vectors_context
 
@@ -191,6 +192,53 @@ def match_new(
         report.counts["items"] += len(batch)
     report.counts["alerts"] = store.count("alerts") - alerts_before
     store.finish_run(run_id, "ok", report.counts["alerts"])
+    return report
+
+
+RETRO_CANDIDATES = 400  # items the full matcher reads per new brief in the retro-check
+
+
+def retro_check(config: Config, store: Store, vault: Vault, matcher, brief_ids) -> StepReport:
+    """Has a newly added brief already leaked? Search the stored backlog and report at once.
+
+    First stage: the store's full-text index, asked for the brief's names and numbers (in
+    process; nothing leaves the machine). Second stage: the matcher, with every active brief
+    (scores compare an item across briefs), on those candidates. Alerts are marked retro.
+    The window applies as always: coverage after `active_until` is a report.
+    """
+    report = StepReport({"candidates": 0, "matches": 0, "alerts": 0})
+    settings = AlertSettings.from_dict(config.alerts)
+    briefs = active_briefs(store, vault)
+    new = [brief for brief in briefs if brief.id in set(brief_ids)]
+    if not new:
+        return report
+    prepared = prepare_briefs(store, vault, matcher, briefs)
+    calibrate(store, matcher, prepared)
+    matcher.brief_offsets = feedback_offsets(store)
+    brief_rows = {row["id"]: row for row in store.brief_rows()}
+    alerts_before = store.count("alerts")
+    for brief in new:
+        seen = store.matched_pairs(brief.id)
+        terms = sorted(distinctive_terms(brief, with_summary=True))
+        candidates = [i for i in store.search_items(terms, RETRO_CANDIDATES) if i.id not in seen]
+        report.counts["candidates"] += len(candidates)
+        items = {item.id: item for item in candidates}
+        scored = matcher.score(prepared, matcher.prepare_items(candidates)) if candidates else []
+        with store.db.atomic():
+            for match in (m for m in scored if m.brief_id == brief.id):
+                match_id = store.record_match(_match_row(match))
+                if match_id is not None and match.alert:
+                    attach(
+                        store,
+                        brief_rows[brief.id],
+                        items[match.item_id],
+                        match,
+                        match_id,
+                        settings,
+                        retro=True,
+                    )
+                report.counts["matches"] += match_id is not None
+    report.counts["alerts"] = store.count("alerts") - alerts_before
     return report
 
 

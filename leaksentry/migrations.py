@@ -261,3 +261,9 @@ def m004_operators(db: Database) -> None:
         },
         pk="name",
     )
+
+
+@migration
+def m005_item_search(db: Database) -> None:
+    """Full-text index of items: the cheap first stage of the retro-check."""
+    db["items"].enable_fts(["title", "text"], create_triggers=True)

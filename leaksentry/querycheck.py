@@ -94,10 +94,11 @@ def _fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def distinctive_terms(brief: Brief) -> set[str]:
-    """Names and numbers of a brief's details: capitalised words and digit runs."""
+def distinctive_terms(brief: Brief, with_summary: bool = False) -> set[str]:
+    """Names and numbers of a brief's details (and summary): capitalised words, digit runs."""
     terms = set()
-    for detail in brief.details:
+    texts = [*brief.details, *(re.split(r"(?<=[.!?])\s+", brief.summary) if with_summary else [])]
+    for detail in texts:
         body = detail.split(":", 1)[1] if re.match(r"^[A-Za-z ]{2,20}:", detail) else detail
         for token in _TOKEN.findall(body):
             term = _fold(token.strip("'-"))

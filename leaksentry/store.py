@@ -138,6 +138,25 @@ class Store:
         )
         return [Item.from_dict(row) for row in rows]
 
+    def search_items(self, terms: list[str], limit: int) -> list[Item]:
+        """Items holding any of `terms`, best first (SQLite FTS5, bm25)."""
+        if not terms:
+            return []
+        query = " OR ".join('"' + term.replace('"', "") + '"' for term in terms)
+        rows = self.db.query(
+            "select items.* from items join items_fts on items_fts.rowid = items.rowid "
+            "where items_fts match ? order by items_fts.rank limit ?",
+            [query, limit],
+        )
+        return [Item.from_dict(row) for row in rows]
+
+    def matched_pairs(self, brief_id: str) -> set[str]:
+        """Items already scored against this brief (not to be reported again)."""
+        return {
+            row[0]
+            for row in self.db.execute("select item_id from matches where brief_id = ?", [brief_id])
+        }
+
     def recent_items(self, since: str, limit: int) -> list[Item]:
         """The most recently fetched items since `since` (the matcher's background stream)."""
         rows = self.db.query(

@@ -117,3 +117,34 @@ def test_operator_feedback_moves_a_briefs_threshold(embedder, tmp_path):
     after = {(m.brief_id, m.item_id) for m in matcher.score(briefs, items) if m.alert}
     assert ("T-OPEN", "B4") not in after  # a borderline match of a much-dismissed brief
     assert ("T-DOCK", "B1") in after  # other briefs keep their threshold
+
+
+def test_adding_a_brief_reports_a_leak_already_in_the_backlog(tmp_path, embedder):
+    from click.testing import CliRunner
+
+    from leaksentry.cli import cli
+    from leaksentry.store import Store
+
+    from conftest import write_config
+
+    config = write_config(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init", "--config", str(config)]).exit_code == 0
+    with Store(tmp_path / "ls.db") as store:
+        for item in read_items(ITEMS):
+            store.add_item(item, item.url or item.id, item.id)
+    result = runner.invoke(
+        cli, ["brief", "add", str(FIXTURES / "briefs" / "tidewater.toml"), "--config", str(config)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "retro-check:" in result.output and "1 alert(s)" in result.output
+    with Store(tmp_path / "ls.db") as store:
+        (alert,) = store.alert_rows()
+        assert alert["retro"] == 1 and alert["brief_id"] == "T-DOCK"
+        assert [row["item_id"] for row in store.alert_items(alert["id"])] == ["B1"]
+        (message,) = store.message_rows()
+        assert "retro-check" in message["body_text"]
+    again = runner.invoke(
+        cli, ["brief", "add", str(FIXTURES / "briefs" / "tidewater.toml"), "--config", str(config)]
+    )
+    assert "0 alert(s)" in again.output  # pairs already scored are not reported twice
