@@ -56,20 +56,33 @@ def notify(
             continue
         brief = briefs[alert["brief_id"]]
         message = render(kind, alert, brief, store.alert_items(alert["id"]), link)
+        fields = {"alert_id": alert["id"], "brief_id": brief["id"], "kind": kind}
         with store.db.atomic():
             store.queue_message(
                 message
                 | thread_headers(store, brief["id"])
-                | {
-                    "alert_id": alert["id"],
-                    "brief_id": brief["id"],
-                    "kind": kind,
-                    "recipients": json.dumps(recipients_for(brief, default_recipients)),
-                }
+                | fields
+                | {"recipients": json.dumps(recipients_for(brief, default_recipients))}
             )
+            for channel in channels_for(brief["id"], settings):
+                store.queue_message(
+                    message
+                    | fields
+                    | {
+                        "recipients": json.dumps([channel]),
+                        "transport": "apprise",
+                        "message_id": make_msgid(domain=MESSAGE_DOMAIN),
+                    }
+                )
             store.update_alert(alert["id"], {"notified": json.dumps(state), "notified_at": now()})
         queued += 1
     return queued
+
+
+def channels_for(brief_id: str, settings: AlertSettings) -> list[str]:
+    """Chat channels told about this brief's alerts: its own, then those for every brief."""
+    routes = settings.channels or {}
+    return list(dict.fromkeys([*routes.get(brief_id, []), *routes.get("*", [])]))
 
 
 def _state(alert: dict) -> dict:

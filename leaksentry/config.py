@@ -43,6 +43,7 @@ TOP_LEVEL_KEYS = {
     "keep_raw_days",
     "alerts",
     "allow_hosts",
+    "channels",
 }
 SMTP_KEYS = {"host", "port", "security", "user", "password", "sender", "timeout", "recipients"}
 SOURCE_KEYS = {"name", "kind", "url", "every", "enabled", "lookback"}
@@ -87,6 +88,8 @@ class Config:
     alerts: dict = field(default_factory=dict)  # the [alerts] table (see exposures.AlertSettings)
     log_file: Path | None = None
     keep_raw_days: int = 30  # raw responses of unmatched items are kept this long
+    # chat channels: name -> Apprise URL (a secret: LEAKSENTRY_CHANNEL_<NAME> overrides)
+    channels: dict[str, str] = field(default_factory=dict)
     # hosts with private or loopback addresses the crawler may reach besides the sources' own
     allow_hosts: list[str] = field(default_factory=list)
 
@@ -156,7 +159,16 @@ def _build(file: Path | None, data: dict, base: Path, env) -> Config:
         log_file=resolve(data["log_file"], "") if data.get("log_file") else None,
         keep_raw_days=data.get("keep_raw_days", 30),
         allow_hosts=list(data.get("allow_hosts", [])),
+        channels=_channels(data.get("channels", {}), where, env),
     )
+    routes = (data.get("alerts") or {}).get("channels") or {}
+    for brief_id, names in routes.items():
+        unknown = set(names) - set(config.channels)
+        if unknown:
+            raise ConfigError(
+                f"{where}: [alerts] channels for {brief_id!r} names unknown channel(s) "
+                f"{sorted(unknown)}; define them in [channels]"
+            )
     if not isinstance(config.keep_raw_days, int) or config.keep_raw_days < 0:
         raise ConfigError(f"{where}: 'keep_raw_days' must be a whole number of days (0 or more)")
     if not isinstance(data.get("matcher", {}), dict):
@@ -195,6 +207,17 @@ def _smtp(table, where: str, env) -> SmtpSettings:
     if not isinstance(smtp.recipients, list):
         raise ConfigError(f"{where}: [smtp] recipients must be a list of email addresses")
     return smtp
+
+
+def _channels(table, where: str, env) -> dict[str, str]:
+    """[channels] name = "apprise://..." with LEAKSENTRY_CHANNEL_<NAME> overriding each URL."""
+    if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+        raise ConfigError(f"{where}: [channels] maps a channel name to an Apprise URL string")
+    channels = {}
+    for name, url in table.items():
+        variable = "LEAKSENTRY_CHANNEL_" + re.sub(r"[^A-Z0-9]", "_", name.upper())
+        channels[name] = env.get(variable) or url
+    return channels
 
 
 def load_sources(file: Path) -> list[Source]:

@@ -33,6 +33,7 @@ class AlertSettings:
     digest_time: str = "07:00"  # daily digest, UTC
     digest_recipients: list | None = None  # default: the [smtp] recipients
     base_url: str = ""  # triage page address for links in mail (empty: no links)
+    channels: dict | None = None  # brief id (or "*") -> names of [channels] also told
 
     @classmethod
     def from_dict(cls, table: dict | None) -> AlertSettings:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from leaksentry import alerts
+from leaksentry import alerts, channels
 from leaksentry.briefs import open_brief
 from leaksentry.config import Config, Source
 from leaksentry.errors import DeliveryError, LeaksentryError, SmtpUnavailable
@@ -316,8 +316,10 @@ def purge_raw_captures(config: Config, store: Store) -> int:
 def send_queued(config: Config, store: Store, at: datetime | None = None) -> StepReport:
     """Send the outbox in order. Nothing leaves it until the server has accepted it.
 
-    Server unreachable: everything stays queued for the next run (in order). A message the
-    server refuses is retried with back-off and marked failed after GIVE_UP_AFTER_REFUSALS.
+    Server unreachable: every mail stays queued for the next run (in order). A message the
+    server or channel refuses is retried with back-off and marked failed after
+    GIVE_UP_AFTER_REFUSALS. Chat channels go on when the mail server is down, and the other
+    way round.
     """
     at = at or datetime.now(UTC)
     due = store.due_messages(at.isoformat(timespec="seconds"))
@@ -325,33 +327,18 @@ def send_queued(config: Config, store: Store, at: datetime | None = None) -> Ste
     if not due:
         return report
     run_id = store.start_run("send")
-    try:
-        with Mailer(config.smtp) as mailer:
-            for row in due:
-                try:
-                    refused = mailer.send(build_message(row, config.smtp.sender))
-                except SmtpUnavailable:
-                    raise
-                except DeliveryError as exc:
-                    retry = at + timedelta(seconds=RETRY_SECONDS * 2 ** row["attempts"])
-                    store.mark_message_refused(
-                        row["id"],
-                        str(exc),
-                        retry.isoformat(timespec="seconds"),
-                        GIVE_UP_AFTER_REFUSALS,
-                    )
-                    report.errors.append(f"message {row['id']}: {exc}")
-                    report.counts["failed"] += 1
-                    continue
-                if refused:
-                    log.warning(
-                        "message %s: some recipients refused: %s", row["id"], sorted(refused)
-                    )
-                store.mark_message_sent(row["id"])
-                report.counts["sent"] += 1
-    except SmtpUnavailable as exc:  # server unreachable: everything stays queued, in order
-        store.note_delivery_problem(str(exc))
-        report.errors.append(str(exc))
+    mails = [row for row in due if not row.get("transport")]
+    chats = [row for row in due if row.get("transport") == "apprise"]
+    if mails:
+        try:
+            with Mailer(config.smtp) as mailer:
+                for row in mails:
+                    _deliver(store, row, report, at, lambda r: _mail(mailer, config, r))
+        except SmtpUnavailable as exc:  # server unreachable: mail stays queued, in order
+            store.note_delivery_problem(str(exc))
+            report.errors.append(str(exc))
+    for row in chats:
+        _deliver(store, row, report, at, lambda r: _chat(config, r))
     report.counts["queued"] = len(store.message_rows("queued"))
     store.finish_run(
         run_id,
@@ -360,3 +347,34 @@ def send_queued(config: Config, store: Store, at: datetime | None = None) -> Ste
         "; ".join(report.errors) or None,
     )
     return report
+
+
+def _deliver(store: Store, row: dict, report: StepReport, at: datetime, send) -> None:
+    """Send one outbox row; a refusal is counted and retried later with back-off."""
+    try:
+        send(row)
+    except SmtpUnavailable:
+        raise
+    except DeliveryError as exc:
+        retry = at + timedelta(seconds=RETRY_SECONDS * 2 ** row["attempts"])
+        store.mark_message_refused(
+            row["id"], str(exc), retry.isoformat(timespec="seconds"), GIVE_UP_AFTER_REFUSALS
+        )
+        report.errors.append(f"message {row['id']}: {exc}")
+        report.counts["failed"] += 1
+        return
+    store.mark_message_sent(row["id"])
+    report.counts["sent"] += 1
+
+
+def _mail(mailer: Mailer, config: Config, row: dict) -> None:
+    refused = mailer.send(build_message(row, config.smtp.sender))
+    if refused:
+        log.warning("message %s: some recipients refused: %s", row["id"], sorted(refused))
+
+
+def _chat(config: Config, row: dict) -> None:
+    (name,) = json.loads(row["recipients"])
+    if name not in config.channels:
+        raise DeliveryError(f"channel {name!r} is no longer configured in [channels]")
+    channels.send(config.channels[name], row["subject"], row["body_text"])

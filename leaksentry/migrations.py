@@ -267,3 +267,9 @@ def m004_operators(db: Database) -> None:
 def m005_item_search(db: Database) -> None:
     """Full-text index of items: the cheap first stage of the retro-check."""
     db["items"].enable_fts(["title", "text"], create_triggers=True)
+
+
+@migration
+def m006_outbox_transport(db: Database) -> None:
+    """Chat channels (Apprise) beside email: an outbox row says how it travels."""
+    db["outbox"].add_column("transport", str)  # NULL: email; "apprise": a configured channel

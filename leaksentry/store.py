@@ -347,7 +347,7 @@ class Store:
         rows = list(
             self.db.query(
                 "select * from outbox where brief_id = ? and kind != 'digest' "
-                "order by id desc limit 1",
+                "and transport is null order by id desc limit 1",
                 [brief_id],
             )
         )

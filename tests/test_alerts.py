@@ -243,3 +243,57 @@ def test_alert_goes_only_to_its_briefs_recipients(world, mail):
         "desk@example.org",
     ]
     assert make_msgid()  # the helper the outbox uses is available
+
+
+class Hook:
+    """A real local HTTP endpoint that keeps what chat notifications POST to it."""
+
+    def __init__(self):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        received = self.received = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"json://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_chat_channel_gets_the_alert_even_while_smtp_is_down(tmp_path):
+    hook = Hook()
+    try:
+        world = World(tmp_path, free_port(), channels={"T-DOCK": ["ops-chat"]})
+        world.config.channels = {"ops-chat": hook.url}
+        assert world.match_run((item(1, "courier.example"), 0.8, [0, 2], True)) == 1
+        report = world.send()
+        assert report.counts["sent"] == 1  # the chat message; the mail waits for its server
+        (note,) = hook.received
+        assert "AMBER KESTREL" in note["title"] and "courier.example" in note["message"]
+        assert_no_sealed_text(note["title"] + "\n" + note["message"], [BRIEF])
+        states = {(m["transport"], m["state"]) for m in world.store.message_rows()}
+        assert states == {(None, "queued"), ("apprise", "sent")}
+        world.store.close()
+    finally:
+        hook.stop()
+
+
+def test_alerts_routed_to_an_undefined_channel_are_a_config_error(tmp_path):
+    from leaksentry.errors import ConfigError
+
+    path = write_config(tmp_path)
+    path.write_text(path.read_text() + '\n[alerts]\nchannels = { "*" = ["nowhere"] }\n')
+    with pytest.raises(ConfigError, match=r"unknown channel\(s\) \['nowhere'\]"):
+        load_config(path)
