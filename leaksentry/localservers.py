@@ -5,9 +5,11 @@ Both are real servers (http.server, aiosmtpd) run in background threads.
 
 from __future__ import annotations
 
+import asyncio
 import mimetypes
 import socket
 import threading
+import time
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from functools import partial
@@ -29,8 +31,11 @@ class _SiteHandler(SimpleHTTPRequestHandler):
     """Static files; text files get {{SITE}} replaced by the server's base URL."""
 
     base_url = ""
+    delay = 0.0  # seconds before each answer: a slow site, for tests of interrupted crawls
 
     def send_head(self):
+        if self.delay:
+            time.sleep(self.delay)
         path = Path(self.translate_path(self.path))
         redirect = path.with_name(path.name + ".redirect")
         if redirect.is_file():  # <page>.redirect holds the Location to send instead (302)
@@ -74,9 +79,11 @@ class _Once:
 class StaticSite:
     """Serve a folder at http://127.0.0.1:<port>/ until stopped (also a context manager)."""
 
-    def __init__(self, root: str | Path, host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self, root: str | Path, host: str = "127.0.0.1", port: int = 0, delay: float = 0.0
+    ):
         self.root = Path(root).resolve()
-        handler = type("Handler", (_SiteHandler,), {})
+        handler = type("Handler", (_SiteHandler,), {"delay": delay})
         self.server = ThreadingHTTPServer((host, port), partial(handler, directory=str(self.root)))
         self.server.requests = []
         self.server.user_agents = set()
@@ -111,7 +118,14 @@ class StaticSite:
 class MailCatcher:
     """A real SMTP server (aiosmtpd) that keeps every message and can write each as a .eml file."""
 
-    def __init__(self, out_dir: str | Path | None = None, host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self,
+        out_dir: str | Path | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        delay: float = 0.0,
+    ):
+        self.delay = delay  # seconds before accepting each message: a slow server
         from aiosmtpd.controller import Controller
 
         self.out_dir = Path(out_dir) if out_dir else None
@@ -120,6 +134,8 @@ class MailCatcher:
         self._controller = Controller(self, hostname=host, port=self.port)
 
     async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
+        if self.delay:
+            await asyncio.sleep(self.delay)
         raw = envelope.original_content or envelope.content
         message = message_from_bytes(raw, policy=policy.default)
         self.messages.append(message)

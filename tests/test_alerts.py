@@ -66,6 +66,12 @@ class World:
     def send(self):
         return jobs.send_queued(self.config, self.store)
 
+    @staticmethod
+    def rows(folder) -> list[dict]:
+        """The outbox of the store in `folder`, read afresh."""
+        with Store(folder / "ls.db") as store:
+            return store.message_rows()
+
 
 @pytest.fixture
 def world(tmp_path, mail):
