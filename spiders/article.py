@@ -52,7 +52,7 @@ def extract_article(response: TextResponse) -> Article | None:
     if title and first.strip() == title:  # trafilatura repeats the headline as the first line
         text = rest.strip()
     published = page_published(response) or iso_date(document.date)
-    lang = (response.css("html::attr(lang)").get() or "").split("-")[0].lower() or None
+    lang = (_css(response, "html::attr(lang)") or "").split("-")[0].lower() or None
     return Article(title, text, published, lang, looks_truncated(text, response.text))
 
 
@@ -71,10 +71,18 @@ def looks_truncated(text: str, page: str) -> bool:
 def page_published(response: TextResponse) -> str | None:
     """The page's own machine-readable publication time, as UTC ISO 8601."""
     for selector in PUBLISHED_META:
-        value = response.css(selector).get()
+        value = _css(response, selector)
         if value and (parsed := iso_date(value)):
             return parsed
     return None
+
+
+def _css(response: TextResponse, selector: str) -> str | None:
+    """A selector's first value; None when the body is not markup (JSON has no CSS)."""
+    try:
+        return response.css(selector).get()
+    except ValueError:
+        return None
 
 
 def iso_date(value: str | None) -> str | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import scrapy
-from scrapy.http import TextResponse
+from scrapy.http import HtmlResponse
 from scrapy.linkextractors import LinkExtractor
 
 from spiders.base import SourceSpider
@@ -28,7 +28,7 @@ class SiteSpider(SourceSpider):
         yield scrapy.Request(self.url, callback=self.parse_section, errback=self.failed)
 
     def parse_section(self, response):
-        if not isinstance(response, TextResponse):
+        if not isinstance(response, HtmlResponse):  # JSON or XML would break link extraction
             self.report_error(f"{response.url}: the section page is not HTML")
             return
         follow = self.options.get("follow", [])

@@ -11,6 +11,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import scrapy
+from scrapy.http import HtmlResponse
 
 from spiders.kinds._api import ApiSpider, html_text, iso
 
@@ -37,7 +38,7 @@ class TelegramSpider(ApiSpider):
         )
 
     def parse_page(self, response, channel: str):
-        if not response.css(".tgme_channel_history"):
+        if not isinstance(response, HtmlResponse) or not response.css(".tgme_channel_history"):
             self.report_error(f"{response.url}: no public preview of channel {channel!r}")
             return
         floor = self.floor(channel)
