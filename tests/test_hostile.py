@@ -103,3 +103,25 @@ def test_xml_entities_are_neither_fetched_nor_expanded(tmp_path):
     assert [json.loads(line)["title"] for line in out.read_text().splitlines()] == [
         "Ferry timetable"
     ]
+
+
+def test_a_response_over_the_size_cap_is_dropped_and_the_rest_stored(tmp_path):
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / "feed.rss").write_text(FEED.replace("bounce.html", "huge.html"))
+    body = "The harbour ferry timetable changes on Monday with two extra evening sailings. " * 4
+    (root / "fine.html").write_text(PAGE.format(title="Ferry timetable", body=body))
+    (root / "also.html").write_text(
+        PAGE.format(title="Library", body="The library opens late on Thursdays this winter. " * 5)
+    )
+    filler = "<p>" + "padding words " * 50 + "</p>\n"
+    (root / "huge.html").write_text(
+        PAGE.format(title="Huge", body="") + filler * (9 * 2**20 // len(filler))
+    )
+    with StaticSite(root) as site:
+        config = write_config(
+            tmp_path, [{"name": "feed", "kind": "feed", "url": site.url + "/feed.rss"}]
+        )
+        result = cli_run("crawl", "--config", str(config))
+    assert "stored 2" in result.stdout and "failed pages 1: ok" in result.stdout
+    assert "Huge" not in (tmp_path / "ls.db").read_bytes().decode("latin-1")
