@@ -15,6 +15,8 @@ from spiders.article import extract_article
 from spiders.items import CollectedItem
 from spiders.pipelines import canonical_url
 
+GONE_DAYS = 7  # a page that answered 404/410 is asked again after this many days
+
 
 class SourceSpider(scrapy.Spider):
     """Base of every spider. Arguments come from the source's [[source]] table.
@@ -67,7 +69,7 @@ class SourceSpider(scrapy.Spider):
 
         ``kind`` overrides the spider's item kind: a page linked from a post is news.
         """
-        if self.known(url):
+        if self.known(url) or self.gone(url):
             return None
         return scrapy.Request(
             url,
@@ -168,6 +170,17 @@ class SourceSpider(scrapy.Spider):
         self.crawler.stats.inc_value("leaksentry/failed_pages")
         if passing(failure):  # the next run reads its feeds and sitemaps in full (no
             self.state.pop("validators", None)  # conditional GET): the page is tried again
+        elif failure.check(HttpError) and failure.value.response.status in (404, 410):
+            gone = self.state.setdefault("gone", {})  # not asked again for GONE_DAYS
+            gone[canonical_url(failure.request.url)] = datetime.now(UTC).strftime("%Y-%m-%d")
+
+    def gone(self, url: str) -> bool:
+        """True for a page that answered 404 or 410 within GONE_DAYS: not asked again yet."""
+        gone = self.state.get("gone", {})
+        cutoff = (datetime.now(UTC) - timedelta(days=GONE_DAYS)).strftime("%Y-%m-%d")
+        for key in [k for k, day in gone.items() if day < cutoff]:  # forget old ones
+            del gone[key]
+        return canonical_url(url) in gone
 
 
 def passing(failure) -> bool:

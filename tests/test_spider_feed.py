@@ -91,6 +91,8 @@ def test_second_crawl_stores_nothing_and_skips_stored_pages(site, tmp_path):
     assert len(stored) == 5
     for item in stored:
         assert item["url"].removeprefix(site.url) not in site.requests
+    assert "/articles/removed-story.html" not in site.requests  # a 404 is not asked again soon
+    assert "/articles/photo.png" in site.requests  # an unreadable page may become readable
 
 
 def test_a_broken_feed_is_reported_and_other_sources_still_stored(site, tmp_path):
