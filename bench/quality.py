@@ -7,6 +7,7 @@ same number of false alerts (../shared/eval/score.py and baselines.py do the cou
 figures are the ones the issue's acceptance quotes). Prints figures only; asserts nothing.
 
     .venv/bin/python bench/quality.py [--sets ecb leak-dev] [--eval-dir ../shared/eval]
+        [--first-stage N]   # measure the cheap first stage (issue 3 point 8): see docs/MATCHER.md
 """
 
 from __future__ import annotations
@@ -37,6 +38,13 @@ def main() -> int:
     parser.add_argument("--model", default="all-MiniLM-L6-v2")
     parser.add_argument("--work-dir", help="keep alert and baseline files here (default: temp)")
     parser.add_argument("--no-baselines", action="store_true", help="skip the baselines")
+    parser.add_argument(
+        "--first-stage",
+        type=int,
+        default=0,
+        metavar="N",
+        help="embed only passages sharing N terms with a brief (default 0: every passage)",
+    )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     eval_dir = Path(args.eval_dir)
@@ -44,15 +52,22 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     summaries = []
     for name in args.sets:
-        summaries.append(run_set(name, eval_dir / name, work, args.model, not args.no_baselines))
+        summaries.append(
+            run_set(
+                name, eval_dir / name, work, args.model, not args.no_baselines, args.first_stage
+            )
+        )
     print("\n== summary")
     for line in summaries:
         print(line)
     return 0
 
 
-def run_set(name: str, folder: Path, work: Path, model: str, baselines: bool) -> str:
+def run_set(
+    name: str, folder: Path, work: Path, model: str, baselines: bool, first_stage: int = 0
+) -> str:
     from matcher.backtest import run_backtest
+    from matcher.scoring import MatcherSettings
 
     item_files, goal = SETS[name]
     briefs = folder / "briefs.jsonl"
@@ -60,11 +75,13 @@ def run_set(name: str, folder: Path, work: Path, model: str, baselines: bool) ->
     alerts = work / f"{name}-alerts.jsonl"
     print(f"\n== {name}: backtest ({goal})", flush=True)
     started = time.perf_counter()
-    summary = run_backtest(briefs, items, alerts, model, progress=False)
+    settings = MatcherSettings(first_stage=first_stage)
+    summary = run_backtest(briefs, items, alerts, model, settings=settings, progress=False)
     wall = time.perf_counter() - started
     print(
         f"backtest: {summary.briefs} briefs x {summary.items} items, {summary.alerts} alerts, "
-        f"{wall:.1f} s wall (model load {summary.load_seconds:.1f} s)",
+        f"{wall:.1f} s wall (model load {summary.load_seconds:.1f} s)"
+        + (f", first stage {first_stage}" if first_stage else ""),
         flush=True,
     )
     command = [

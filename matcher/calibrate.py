@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from matcher.features import MARGIN_OF, NAMES, add_margins, raw_features
+from matcher.features import MARGIN_OF, add_margins, raw_features
 from matcher.lexical import TermStats
 
 # Used until a background has been seen: the means of the medians and of the spreads
@@ -27,14 +27,16 @@ from matcher.lexical import TermStats
 # no term statistics (every term equally rare), which is what an uncalibrated matcher sees.
 # A small background says little about a rate: the cap never goes below this many alerts.
 MIN_CAPPED_ALERTS = 5
-UNSCALED = {"DATE"}  # a yes/no fact keeps its own scale
+UNSCALED = {"DATE", "WEEK", "MONTH"}  # a yes/no fact keeps its own scale
 DEFAULT_CENTRE = {
-    "S_max": 0.26, "S_cov3": 0.224, "L_pass": 0.693, "L_cov": 0.021, "D_lex": 0.067,
-    "DATE": 0.0, "m_S_max": -0.278, "m_S_cov3": -0.246, "m_D_lex": -0.589, "m_L_pass": -1.151,
+    "S_max": 0.26, "S_cov3": 0.224, "L_pass": 0.693, "L_cov": 0.021, "D_lex": 0.062,
+    "DATE": 0.0, "m_S_max": -0.278, "m_S_cov3": -0.246, "m_D_lex": -0.59, "m_L_pass": -1.151,
+    "WEEK": 0.0, "MONTH": 0.0, "N_det": 0.0, "JT": 1.03, "m_N_det": -1.0, "m_JT": -1.637,
 }  # fmt: skip
 DEFAULT_SCALE = {
-    "S_max": 0.402, "S_cov3": 0.361, "L_pass": 1.479, "L_cov": 0.281, "D_lex": 1.874,
-    "DATE": 1.0, "m_S_max": 0.43, "m_S_cov3": 0.384, "m_D_lex": 1.605, "m_L_pass": 1.766,
+    "S_max": 0.402, "S_cov3": 0.361, "L_pass": 1.479, "L_cov": 0.286, "D_lex": 1.876,
+    "DATE": 1.0, "m_S_max": 0.43, "m_S_cov3": 0.384, "m_D_lex": 1.606, "m_L_pass": 1.766,
+    "WEEK": 1.0, "MONTH": 1.0, "N_det": 2.5, "JT": 2.378, "m_N_det": 2.5, "m_JT": 2.838,
 }  # fmt: skip
 # Fewer background items than this say too little about the stream: defaults are kept.
 MIN_BACKGROUND = 100
@@ -84,7 +86,7 @@ def fit_calibration(
         if name not in UNSCALED:
             calibration.centre[name], calibration.scale[name] = _centre_scale(values)
     add_margins(features, {n: calibration.centre[n] for n in MARGIN_OF})
-    for name in NAMES[6:]:
+    for name in (f"m_{n}" for n in MARGIN_OF):
         calibration.centre[name], calibration.scale[name] = _centre_scale(features[name])
     z = combine(calibration.standardise(features))
     allowed = max(max_alert_share * len(background), MIN_CAPPED_ALERTS)

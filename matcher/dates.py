@@ -13,6 +13,8 @@ import functools
 import re
 from datetime import date, datetime, timedelta
 
+from matcher.text import fold
+
 _WEEKDAY_FULL = (
     r"monday|tuesday|wednesday|thursday|friday|saturday|sunday"
     r"|lunes|martes|mi[eé]rcoles|jueves|viernes|s[aá]bado|domingo"
@@ -46,6 +48,7 @@ _HAS_MONTH = re.compile(rf"\b(?:{_MONTH})\b", re.IGNORECASE)
 _WEEK_AHEAD = re.compile(r"a\s+week\s+(today|tomorrow|on\s+(\w+day))", re.IGNORECASE)
 _ORDINAL_ONLY = re.compile(r"the\s+(\d{1,2})(?:st|nd|rd|th)$", re.IGNORECASE)
 _LANGS = ("en", "es", "fr")
+_AHEAD = re.compile(r"\b(?:next|coming|prochain|pr[oó]ximo|que\s+viene)\b|\d", re.IGNORECASE)
 
 # Clock times: "04:30", "4.30am", "5am", "17h00", "half eleven" (UK, = 11:30).
 _TIME = re.compile(
@@ -129,6 +132,9 @@ def _resolve(span: str, reference: datetime | None, lang: str | None) -> date | 
     day = _parse(span, base, lang)
     if day is None:
         return None
+    if base is not None and day == base.date() + timedelta(days=7) and not _AHEAD.search(span):
+        # "announced on Tuesday", written on a Tuesday, is that day, not the next one
+        return base.date()
     if base is not None and not _HAS_YEAR.search(span) and day < base.date() - timedelta(days=1):
         # "the 25th" written on the 29th means next month's 25th: leaks speak of the future.
         day = _roll_forward(day, base.date(), month_known=bool(_HAS_MONTH.search(span)))
@@ -167,3 +173,122 @@ def _dateparse(text: str, base: datetime | None, languages: tuple[str, ...]) -> 
         return dateparser.parse(text, languages=list(languages), settings=settings)
     except (ValueError, OverflowError):
         return None
+
+
+# -- periods: weeks and months ------------------------------------------------------------
+# A leak often names no day: "next week", "later this month", "from September", "by the
+# autumn". Such a phrase is resolved (against the publication time) to the ISO weeks or the
+# months it covers, as "week:2028-W09" / "month:2028-03" atoms; a brief's days give the week
+# and the month they fall in. Sharing a period is weaker evidence than sharing a day, so it
+# gives its own measurements (matcher.features: WEEK, MONTH).
+_MONTH_FULL = (
+    r"january|february|march|april|may|june|july|august|september|october|november|december"
+    r"|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre"
+    r"|noviembre|diciembre|janvier|f[eé]vrier|mars|avril|mai|juin|juillet|ao[uû]t"
+    r"|septembre|octobre|novembre|d[eé]cembre"
+)
+_MONTH_NUMBER = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("january", "enero", "janvier"),
+            ("february", "febrero", "fevrier"),
+            ("march", "marzo", "mars"),
+            ("april", "abril", "avril"),
+            ("may", "mayo", "mai"),
+            ("june", "junio", "juin"),
+            ("july", "julio", "juillet"),
+            ("august", "agosto", "aout"),
+            ("september", "septiembre", "setiembre", "septembre"),
+            ("october", "octubre", "octobre"),
+            ("november", "noviembre", "novembre"),
+            ("december", "diciembre", "decembre"),
+        ],
+        1,
+    )
+    for name in names
+}
+_SEASON_MONTHS = {"spring": (3, 4, 5), "summer": (6, 7, 8), "autumn": (9, 10, 11),
+                  "fall": (9, 10, 11), "winter": (12, 1, 2)}  # fmt: skip
+_PERIOD = re.compile(
+    rf"""\b(?:
+        (?P<week>(?:(?:later|early)\s+)?(?:this|next|coming)\s+week(?:end)?
+            |(?:the\s+)?weekend|semaine\s+prochaine|cette\s+semaine
+            |(?:la\s+)?(?:semana\s+que\s+viene|pr[oó]xima\s+semana|esta\s+semana))
+      | (?P<fortnight>(?:within\s+|over\s+|in\s+)?(?:the\s+next|a|the\s+coming)\s+fortnight
+            |(?:in|within|over)\s+(?:the\s+next\s+)?(?:a\s+couple\s+of|two|2)\s+weeks)
+      | (?P<month>(?:later|early|end\s+of|by\s+the\s+end\s+of)?\s*(?:this|next|the)\s+month
+            |ce\s+mois|le\s+mois\s+prochain|este\s+mes|el\s+mes\s+que\s+viene)
+      | (?P<named>(?:(?:in|from|by|until|before|during|early|late|mid|end\s+of|this|next
+            |en|desde|hasta|para|d[eè]s|avant|fin|d'ici)[\s-]+(?:the\s+)?(?:early\s+|late\s+)?)?
+            (?P<month_name>{_MONTH_FULL})(?:\s+(?:de\s+)?(?P<year>\d{{4}}))?\b(?!\s+\d))
+      | (?P<season_phrase>(?:this|next|the|in|by|early|late|before)\s+(?:the\s+)?
+            (?P<season>spring|summer|autumn|fall|winter))
+    )""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
+def period_atoms(text: str, reference: datetime | None) -> set[str]:
+    """Weeks and months a text names without naming a day ("next week", "later this
+    month", "in September", "this autumn"), resolved against `reference` (the publication
+    time; without it, only a month with its year resolves). Future-preferring, like days."""
+    atoms: set[str] = set()
+    base = reference.date() if reference else None
+    for m in _PERIOD.finditer(text or ""):
+        span = fold(m.group(0))
+        if m.group("month_name"):
+            month = _MONTH_NUMBER[fold(m.group("month_name"))]
+            if m.group("year"):
+                atoms.add(f"month:{int(m.group('year')):04d}-{month:02d}")
+            elif base is not None and (m.group(0)[0].isupper() or month != 5 or " " in span):
+                # a bare lower-case "may" is a verb; "in May"/"May" is the month
+                year = base.year + (month < base.month)
+                atoms.add(f"month:{year:04d}-{month:02d}")
+            continue
+        if base is None:
+            continue
+        if m.group("week"):
+            ahead = (
+                "next" in span or "proxima" in span or "prochaine" in span or "que viene" in span
+            )
+            atoms.add(week_atom(base + timedelta(days=7 * ahead)))
+        elif m.group("fortnight"):
+            atoms.update(week_atom(base + timedelta(days=d)) for d in (0, 7, 14))
+        elif m.group("month"):
+            ahead = "next" in span or "prochain" in span or "que viene" in span
+            year, month = base.year, base.month + ahead
+            if month > 12:
+                year, month = year + 1, 1
+            atoms.add(f"month:{year:04d}-{month:02d}")
+        elif m.group("season"):
+            atoms.update(_season(m.group("season").lower(), base, span.startswith("next")))
+    return atoms
+
+
+def _season(name: str, base: date, ahead: bool) -> set[str]:
+    """The months of the first such season not yet over at `base` ("this winter" in
+    February is the winter now ending), or (`ahead`, "next winter") not yet begun."""
+    first = _SEASON_MONTHS[name][0]
+    now = (base.year, base.month)
+    for year in (base.year - 1, base.year, base.year + 1):
+        months = [(year + (first + i - 1) // 12, (first + i - 1) % 12 + 1) for i in range(3)]
+        if (months[0] > now) if ahead else (months[-1] >= now):
+            break
+    return {f"month:{y:04d}-{m:02d}" for y, m in months}
+
+
+def day_period_atoms(date_atom_set: set[str]) -> set[str]:
+    """The weeks and months of the days in a set of "date:YYYY-MM-DD" atoms."""
+    atoms = set()
+    for atom in date_atom_set:
+        if atom.startswith("date:"):
+            day = date.fromisoformat(atom[5:])
+            atoms.add(week_atom(day))
+            atoms.add(f"month:{day.year:04d}-{day.month:02d}")
+    return atoms
+
+
+def week_atom(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"week:{year:04d}-W{week:02d}"

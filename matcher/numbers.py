@@ -46,10 +46,33 @@ def spell_out_to_digits(tokens: list[str]) -> list[str]:
         run_end, value = _read_number(tokens, i)
         if run_end > i:
             out.append(str(value))
+            after_end, cents = _read_number(tokens, run_end)
+            if after_end > run_end and 0 < value < 1000 and 10 <= cents < 100:
+                out.append(f"{value}.{cents}")  # "forty-one fifty": also 41.50, as said of prices
             i = run_end
         else:
             out.append(tokens[i])
             i += 1
+    return out
+
+
+_MAGNITUDES = {"bn": 10**9, "billion": 10**9, "mn": 10**6, "million": 10**6, "millions": 10**6,
+               "thousand": 1000, "milliard": 10**9, "milliards": 10**9, "millones": 10**6}  # fmt: skip
+
+
+def add_amounts(tokens: list[str]) -> list[str]:
+    """Also give "1.2 billion", "1.2bn" and "1200 million" as one value ("1200000000"), so
+    an amount meets itself whatever the scale word. The original tokens stay."""
+    out: list[str] = []
+    for i, token in enumerate(tokens):
+        out.append(token)
+        if i and token in _MAGNITUDES and NUMBER.match(tokens[i - 1]):
+            try:
+                value = float(tokens[i - 1]) * _MAGNITUDES[token]
+            except ValueError:
+                continue
+            if value == int(value):
+                out.append(str(int(value)))
     return out
 
 

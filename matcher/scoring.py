@@ -1,18 +1,20 @@
 """The decision: does an item expose a brief, how sure, and with which evidence.
 
-Version 2 (see docs/MATCHER.md): an item is cut into passages; each (item, brief) pair gets a
+Version 3 (see docs/MATCHER.md): an item is cut into passages; each (item, brief) pair gets a
 few measurements (matcher.features): meaning shared with the brief's sentences and details,
-the brief's rare terms found together in one passage, dates resolved against the item's
-publication time, and how much better the item fits this brief than any other. Each
-measurement is put on the scale of a background stream (matcher.calibrate), a fixed linear
-combination gives a z score, and the pair alerts when z reaches the threshold, the item was
-published inside the brief's active window, and the brief's own background cap allows it.
+the brief's rare terms found together in one passage, how many details the item reveals,
+days, weeks and months resolved against the item's publication time (not counted when the
+item's clock times contradict the brief's), and how much better the item fits this brief
+than any other. Each measurement is put on the scale of a background stream
+(matcher.calibrate), a fixed linear combination gives a z score, and the pair alerts when z
+reaches the threshold, the item was published inside the brief's active window, and the
+brief's own background cap allows it.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 
 import numpy as np
@@ -20,7 +22,13 @@ import numpy as np
 from leaksentry.errors import ConfigError
 from leaksentry.records import Brief, Item, Match
 from matcher.calibrate import Calibration, default_calibration, fit_calibration
-from matcher.dates import brief_date_atoms, date_atoms, time_atoms
+from matcher.dates import (
+    brief_date_atoms,
+    date_atoms,
+    day_period_atoms,
+    period_atoms,
+    time_atoms,
+)
 from matcher.embedder import Embedder, VectorCache
 from matcher.features import MARGIN_OF, add_margins, raw_features
 from matcher.lang import item_language
@@ -30,13 +38,21 @@ from matcher.text import passages, sentences, terms
 # Weights of the standardised measurements (z units); fitted on the development sets, see
 # docs/MATCHER.md for how and what that means for the figures.
 WEIGHTS = {
-    "DATE": 0.302,
-    "m_S_max": 0.132,
-    "m_S_cov3": 0.053,
-    "m_D_lex": 0.206,
-    "m_L_pass": 0.308,
+    "DATE": 0.414,
+    "WEEK": 0.457,
+    "MONTH": 0.187,
+    "m_S_max": 0.122,
+    "m_S_cov3": 0.035,
+    "m_D_lex": 0.099,
+    "m_L_pass": 0.18,
+    "m_JT": 0.09,
+    "m_N_det": 0.111,
 }
-BIAS = -0.63
+BIAS = -0.597
+TIMING = ("DATE", "WEEK", "MONTH")  # one timing fact, the most specific that holds
+# Timing counts in full once the item's attributed meaning (m_S_max, standardised) reaches
+# TOPIC_GATE_SPAN, proportionally below it, and not at all when it is at or below the median.
+TOPIC_GATE, TOPIC_GATE_SPAN = "m_S_max", 0.5
 Z_SCALE = 10.0  # z -> score in (0, 1): sigmoid(Z_SCALE * z)
 
 
@@ -50,6 +66,7 @@ class MatcherSettings:
     detail_share: float = 0.34  # ... or when the item holds this share of its rare terms
     max_evidence: int = 3  # passages quoted as evidence
     candidate_floor: float = 0.05  # pairs scoring below this are not reported (all_scores)
+    first_stage: int = 0  # >0: embed a passage only if it shares this many terms with a brief
     min_background: int = 100  # fewer background items than this: built-in defaults are kept
     background_days: float = 7.0  # the service calibrates on the items stored in these days...
     background_items: int = 2000  # ...at most this many of the most recent
@@ -62,7 +79,7 @@ class MatcherSettings:
         unknown = set(table) - known
         if unknown:
             raise ConfigError(f"[matcher] unknown key(s) {sorted(unknown)}; known: {sorted(known)}")
-        whole = {"max_evidence", "min_background", "background_items"}
+        whole = {"max_evidence", "min_background", "background_items", "first_stage"}
         return cls(**{k: int(v) if k in whole else float(v) for k, v in table.items()})
 
 
@@ -78,6 +95,7 @@ class PreparedBrief:
     terms: set[str]
     detail_terms: list[set[str]]
     dates: set[str]
+    periods: set[str] = field(default_factory=set)  # weeks and months of its days
 
 
 @dataclass(repr=False)
@@ -87,6 +105,8 @@ class PreparedItem:
     vectors: np.ndarray
     passage_terms: list[set[str]]
     terms: set[str]
+    periods: set[str] = field(default_factory=set)
+    passage_periods: list[set[str]] = field(default_factory=list)
 
 
 class Matcher:
@@ -106,6 +126,8 @@ class Matcher:
         self.calibrated: tuple | None = None
         # operator feedback: brief id -> change of that brief's threshold in z units (+ stricter)
         self.brief_offsets: dict[str, float] = {}
+        # first stage: the terms of every brief prepared so far, by brief id
+        self._watched: dict[str, set[str]] = {}
 
     # -- preparing -------------------------------------------------------------------------
 
@@ -121,37 +143,68 @@ class Matcher:
         start, _ = brief.window()
         reference = _midnight(start)
         atoms = [_text_atoms(text, reference, "en", brief_text=True) for text in texts]
+        every = set().union(*atoms)
+        periods = day_period_atoms(every).union(*(period_atoms(t, reference) for t in texts))
+        self._watched[brief.id] = {t for t in every if not t.startswith(("date:", "md:"))}
         return PreparedBrief(
             brief=brief,
             vectors=vectors,
             n_summary=n_summary,
-            terms=set().union(*atoms),
+            terms=every,
             detail_terms=atoms[n_summary:],
-            dates={a for a in set().union(*atoms) if a.startswith("date:")},
+            dates={a for a in every if a.startswith("date:")},
+            periods=periods,
         )
 
     def prepare_items(self, items: list[Item]) -> list[PreparedItem]:
-        """Embed every passage of every item in one batch (cached by content hash)."""
+        """Embed the passages of every item in one batch (cached by content hash).
+
+        With `first_stage` set, a passage beyond an item's first is embedded only when it
+        shares at least that many terms with one brief this matcher has prepared; the others
+        get a zero vector (no meaning evidence). Off by default: see docs/MATCHER.md."""
         split = [passages(item.title, item.text) or [item.title or item.url] for item in items]
-        flat = [p for item_passages in split for p in item_passages]
-        vectors = self.embedder.encode(flat, cache=self.cache)
-        prepared, start = [], 0
+        atoms = []
         for item, item_passages in zip(items, split, strict=True):
-            end = start + len(item_passages)
-            published = item.published_at()
-            lang = item_language(item)
-            passage_terms = [_text_atoms(p, published, lang) for p in item_passages]
+            published, lang = item.published_at(), item_language(item)
+            atoms.append(
+                (
+                    [_text_atoms(p, published, lang) for p in item_passages],
+                    [period_atoms(p, published) for p in item_passages],
+                )
+            )
+        keep = [
+            [n == 0 or self._candidate(t) for n, t in enumerate(passage_terms)]
+            for passage_terms, _ in atoms
+        ]
+        flat = [
+            p for ps, ks in zip(split, keep, strict=True) for p, k in zip(ps, ks, strict=True) if k
+        ]
+        encoded = iter(self.embedder.encode(flat, cache=self.cache))
+        zero = np.zeros(self.embedder.dimension, dtype=np.float32)
+        prepared = []
+        for item, item_passages, (passage_terms, passage_periods), kept in zip(
+            items, split, atoms, keep, strict=True
+        ):
+            vectors = np.stack([next(encoded) if k else zero for k in kept])
             prepared.append(
                 PreparedItem(
                     item=item,
                     passages=item_passages,
-                    vectors=vectors[start:end],
+                    vectors=vectors,
                     passage_terms=passage_terms,
                     terms=set().union(*passage_terms),
+                    periods=set().union(*passage_periods),
+                    passage_periods=passage_periods,
                 )
             )
-            start = end
         return prepared
+
+    def _candidate(self, passage_terms: set[str]) -> bool:
+        """First stage: is this passage worth the model? (Always, unless first_stage.)"""
+        need = self.settings.first_stage
+        if need <= 0 or not self._watched:
+            return True
+        return any(len(passage_terms & watched) >= need for watched in self._watched.values())
 
     # -- calibrating -----------------------------------------------------------------------
 
@@ -222,7 +275,14 @@ class Matcher:
         return BriefTermIndex(stats, [(b.terms, b.detail_terms) for b in briefs])
 
     def _combine(self, standardised: dict[str, np.ndarray]) -> np.ndarray:
-        z = sum(WEIGHTS[name] * standardised[name] for name in WEIGHTS)
+        """Timing (day, week, month) counts once, at its strongest, and only as far as the
+        item's meaning agrees with the brief (same place and day for another reason: no);
+        the other measurements add up."""
+        timing = np.maximum.reduce([WEIGHTS[name] * standardised[name] for name in TIMING])
+        timing = timing * np.clip(standardised[TOPIC_GATE] / TOPIC_GATE_SPAN, 0.0, 1.0)
+        z = timing + sum(
+            WEIGHTS[name] * standardised[name] for name in WEIGHTS if name not in TIMING
+        )
         return z + BIAS
 
     # -- explaining ------------------------------------------------------------------------

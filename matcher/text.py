@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from matcher.numbers import normalise_number, spell_out_to_digits
+from matcher.numbers import add_amounts, normalise_number, spell_out_to_digits
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-ZÀ-Þ0-9¿¡])")
 _WORD = re.compile(r"[a-z0-9]+(?:[.,:'][a-z0-9]+)*")
@@ -220,7 +220,7 @@ def terms(text: str) -> list[str]:
         if token[0].isdigit():
             token = normalise_number(token)
         tokens.extend(_split_hyphenless(token))
-    tokens = spell_out_to_digits(tokens)
+    tokens = add_amounts(spell_out_to_digits(tokens))
     return [stem(t) for t in tokens if t not in STOPWORDS and (len(t) > 1 or t.isdigit())]
 
 
