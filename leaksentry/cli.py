@@ -580,14 +580,9 @@ def demo(data_dir):
 
 def _matcher(config: Config, store):
     from leaksentry import jobs
-    from matcher import Matcher, MatcherSettings, load_embedder
 
     click.echo(f"loading model {config.model}...", err=True)
-    return Matcher(
-        load_embedder(config.model),
-        MatcherSettings.from_dict(config.matcher),
-        cache=jobs.StoreVectorCache(store),
-    )
+    return jobs.make_matcher(config, store)
 
 
 def _match(config: Config, store, vault):

@@ -101,6 +101,18 @@ class Config:
         raise ConfigError(f"no source named {name!r} (known: {known})")
 
 
+def check_table_keys(table: dict | None, known_from, section: str) -> dict:
+    """A settings table as a dict, refusing keys the dataclass `known_from` does not have."""
+    from dataclasses import fields
+
+    table = dict(table or {})
+    known = {f.name for f in fields(known_from)}
+    unknown = set(table) - known
+    if unknown:
+        raise ConfigError(f"[{section}] unknown key(s) {sorted(unknown)}; known: {sorted(known)}")
+    return table
+
+
 def parse_interval(value, where: str, key: str = "every") -> int:
     """'10m' -> 600. Accepts s, m, h, d suffixes or plain seconds."""
     match = _INTERVAL.match(str(value))

@@ -84,13 +84,7 @@ def run_demo(data_dir: Path | None = None, echo=print) -> dict:
             for error in crawled.errors:
                 echo(f"  error: {error}")
             echo("matching    (loading the embedding model)...")
-            from matcher import Matcher, MatcherSettings, load_embedder
-
-            matcher = Matcher(
-                load_embedder(config.model),
-                MatcherSettings.from_dict(config.matcher),
-                cache=jobs.StoreVectorCache(store),
-            )
+            matcher = jobs.make_matcher(config, store)
             matched = jobs.match_new(config, store, vault, matcher)
             jobs.notify_alerts(config, store)
             sent = jobs.send_queued(config, store)

@@ -9,10 +9,11 @@ Otherwise it starts a new alert. Items joining a dismissed alert are recorded an
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
+from leaksentry.config import check_table_keys
 from leaksentry.errors import ConfigError
 from leaksentry.records import Item, Match, parse_iso_date, parse_iso_datetime
 from leaksentry.store import Store, now
@@ -37,12 +38,7 @@ class AlertSettings:
 
     @classmethod
     def from_dict(cls, table: dict | None) -> AlertSettings:
-        table = dict(table or {})
-        known = {f.name for f in fields(cls)}
-        unknown = set(table) - known
-        if unknown:
-            raise ConfigError(f"[alerts] unknown key(s) {sorted(unknown)}; known: {sorted(known)}")
-        settings = cls(**table)
+        settings = cls(**check_table_keys(table, cls, "alerts"))
         if settings.immediate not in ("high", "all"):
             raise ConfigError("[alerts] immediate must be 'high' or 'all'")
         try:

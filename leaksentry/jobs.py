@@ -127,6 +127,17 @@ class StoreVectorCache:
         self.store.put_vectors(vectors)
 
 
+def make_matcher(config: Config, store: Store | None = None):
+    """The matcher for this configuration (model loaded once per process, then reused)."""
+    from matcher import Matcher, MatcherSettings, load_embedder
+
+    return Matcher(
+        load_embedder(config.model),
+        MatcherSettings.from_dict(config.matcher),
+        cache=StoreVectorCache(store) if store is not None else None,
+    )
+
+
 def seal_vectors(vault: Vault, brief_id: str, model: str, vectors: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     np.save(buffer, np.asarray(vectors, dtype=np.float32), allow_pickle=False)

@@ -27,11 +27,7 @@ class Service:
 
     def load_model(self) -> None:
         """Load the embedding model once, before the first job needs it."""
-        from matcher import Matcher, MatcherSettings, load_embedder
-
-        self._matcher = Matcher(
-            load_embedder(self.config.model), MatcherSettings.from_dict(self.config.matcher)
-        )
+        self._matcher = jobs.make_matcher(self.config)
         log.info("model %s loaded", self.config.model)
 
     def check(self) -> None:

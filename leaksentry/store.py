@@ -169,10 +169,6 @@ class Store:
         for row in self.db.query("select * from items order by fetched_at, id"):
             yield Item.from_dict(row)
 
-    def get_item(self, item_id: str) -> Item | None:
-        rows = list(self.db.query("select * from items where id = ?", [item_id]))
-        return Item.from_dict(rows[0]) if rows else None
-
     def item_counts_by_source(self) -> dict[str, int]:
         return dict(self.db.execute("select source, count(*) from items group by source"))
 
@@ -390,9 +386,6 @@ class Store:
         """Show why queued mail waits (server down) without counting it against it."""
         self.db.execute("update outbox set last_error = ? where state = 'queued'", [error])
 
-    def match_rows(self) -> list[dict]:
-        return list(self.db.query("select * from matches order by id"))
-
     # -- sources and runs ---------------------------------------------------
     def source_state(self, name: str) -> dict:
         row = self.db.execute("select state from sources where name = ?", [name]).fetchone()
@@ -441,9 +434,6 @@ class Store:
         self.db["runs"].update(
             run_id, {"finished_at": now(), "status": status, "count": count, "error": error}
         )
-
-    def run_rows(self, limit: int = 50) -> list[dict]:
-        return list(self.db.query("select * from runs order by id desc limit ?", [limit]))
 
     def _exists(self, sql: str, *params) -> bool:
         return self.db.execute(sql, list(params)).fetchone() is not None

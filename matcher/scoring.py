@@ -14,12 +14,12 @@ brief's own background cap allows it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 import numpy as np
 
-from leaksentry.errors import ConfigError
+from leaksentry.config import check_table_keys
 from leaksentry.records import Brief, Item, Match
 from matcher.calibrate import Calibration, default_calibration, fit_calibration
 from matcher.dates import (
@@ -74,11 +74,7 @@ class MatcherSettings:
 
     @classmethod
     def from_dict(cls, table: dict | None) -> MatcherSettings:
-        table = dict(table or {})
-        known = {f.name for f in fields(cls)}
-        unknown = set(table) - known
-        if unknown:
-            raise ConfigError(f"[matcher] unknown key(s) {sorted(unknown)}; known: {sorted(known)}")
+        table = check_table_keys(table, cls, "matcher")
         whole = {"max_evidence", "min_background", "background_items", "first_stage"}
         return cls(**{k: int(v) if k in whole else float(v) for k, v in table.items()})
 
