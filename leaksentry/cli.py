@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -21,13 +22,22 @@ CONFIG_HELP = "Configuration TOML file (also LEAKSENTRY_CONFIG; default ./leakse
 
 
 class Group(click.Group):
-    """A click group that turns our own errors into one line and exit status 1."""
+    """A click group that turns our own errors, and a full disk, into one line and status 1."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except LeaksentryError as exc:
             raise click.ClickException(str(exc)) from None
+        except (OSError, sqlite3.OperationalError) as exc:
+            from leaksentry.diskspace import is_disk_full
+
+            if not is_disk_full(exc):
+                raise
+            raise click.ClickException(
+                f"the disk is full ({exc}): nothing stored before this step is lost; "
+                "free some space and run the command again"
+            ) from None
 
 
 def config_option(function):

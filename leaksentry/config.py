@@ -41,6 +41,7 @@ TOP_LEVEL_KEYS = {
     "matcher",
     "log_file",
     "keep_raw_days",
+    "min_free_disk_mb",
     "alerts",
     "allow_hosts",
     "channels",
@@ -88,6 +89,8 @@ class Config:
     alerts: dict = field(default_factory=dict)  # the [alerts] table (see exposures.AlertSettings)
     log_file: Path | None = None
     keep_raw_days: int = 30  # raw responses of unmatched items are kept this long
+    # below this much free space where the database lives, crawling pauses (see diskspace.py)
+    min_free_disk_mb: int = 200
     # chat channels: name -> Apprise URL (a secret: LEAKSENTRY_CHANNEL_<NAME> overrides)
     channels: dict[str, str] = field(default_factory=dict)
     # hosts with private or loopback addresses the crawler may reach besides the sources' own
@@ -170,6 +173,7 @@ def _build(file: Path | None, data: dict, base: Path, env) -> Config:
         alerts=dict(data.get("alerts", {})),
         log_file=resolve(data["log_file"], "") if data.get("log_file") else None,
         keep_raw_days=data.get("keep_raw_days", 30),
+        min_free_disk_mb=data.get("min_free_disk_mb", 200),
         allow_hosts=list(data.get("allow_hosts", [])),
         channels=_channels(data.get("channels", {}), where, env),
     )
@@ -183,6 +187,8 @@ def _build(file: Path | None, data: dict, base: Path, env) -> Config:
             )
     if not isinstance(config.keep_raw_days, int) or config.keep_raw_days < 0:
         raise ConfigError(f"{where}: 'keep_raw_days' must be a whole number of days (0 or more)")
+    if not isinstance(config.min_free_disk_mb, int) or config.min_free_disk_mb < 0:
+        raise ConfigError(f"{where}: 'min_free_disk_mb' must be a whole number of MiB (0 or more)")
     if not isinstance(data.get("matcher", {}), dict):
         raise ConfigError(f"{where}: [matcher] must be a table")
     inline = data.get("source", [])

@@ -10,10 +10,12 @@ import html
 import json
 from dataclasses import dataclass
 
+from leaksentry import diskspace
 from leaksentry.alerts import describe_details, recipients_for
 from leaksentry.config import Config
 from leaksentry.coverage import source_health
 from leaksentry.exposures import AlertSettings
+from leaksentry.mailer import Mailer, build_message
 from leaksentry.store import Store, now
 
 LAST_DIGEST_META = "last_digest_at"
@@ -37,6 +39,7 @@ def build(config: Config, store: Store) -> list[Digest]:
     waiting = [a for a in open_alerts if a["notified"] is None and a["digested_at"] is None]
     failed = store.message_rows("failed")
     blind = [h for h in source_health(config, store) if h.health not in ("ok", "disabled")]
+    space = diskspace.measure(config)
     audiences: dict[str | None, set[str]] = {None: set(briefs)}
     for address in defaults:
         audiences[address] = set(briefs)
@@ -47,7 +50,7 @@ def build(config: Config, store: Store) -> list[Digest]:
     for recipient, brief_ids in audiences.items():
         mine = [a for a in waiting if a["brief_id"] in brief_ids]
         still_open = [a for a in open_alerts if a["brief_id"] in brief_ids]
-        digests.append(_render(recipient, mine, still_open, failed, blind, briefs))
+        digests.append(_render(recipient, mine, still_open, failed, blind, space, briefs))
     return digests
 
 
@@ -75,13 +78,58 @@ def queue(config: Config, store: Store) -> int:
     return len(digests)
 
 
+def send_directly(config: Config, store: Store) -> int:
+    """Send every recipient's digest without the outbox: the way out when the disk is full.
+
+    Nothing is written, so the waiting alerts are carried again by the next digest.
+    """
+    return _send_now(config, [d for d in build(config, store) if d.recipient])
+
+
+def send_notice(config: Config, error: str) -> int:
+    """When the database cannot be opened at all (a full disk): tell the default recipients
+    that, and nothing else, in place of the digest."""
+    settings = AlertSettings.from_dict(config.alerts)
+    space = diskspace.measure(config)
+    lines = [
+        f"The database cannot be opened: {error}.",
+        diskspace.paused_message(space) + "; free space there or lower min_free_disk_mb.",
+        "Open alerts and coverage cannot be listed until then.",
+    ]
+    subject = "[leaksentry] digest: disk full, the database cannot be opened"
+    body_html = (
+        "<html><body>" + "".join(f"<p>{html.escape(x)}</p>" for x in lines) + "</body></html>"
+    )
+    notices = [
+        Digest(address, subject, "\n".join(lines) + "\n", body_html, [])
+        for address in settings.digest_recipients or config.smtp.recipients
+    ]
+    return _send_now(config, notices)
+
+
+def _send_now(config: Config, digests: list[Digest]) -> int:
+    if not digests:
+        return 0
+    with Mailer(config.smtp) as mailer:
+        for digest in digests:
+            row = {
+                "recipients": json.dumps([digest.recipient]),
+                "subject": digest.subject,
+                "body_text": digest.body_text,
+                "body_html": digest.body_html,
+                "message_id": _message_id(),
+            }
+            mailer.send(build_message(row, config.smtp.sender))
+    return len(digests)
+
+
 def _message_id() -> str:
     from email.utils import make_msgid
 
     return make_msgid(domain="leaksentry.local")
 
 
-def _render(recipient, waiting, still_open, failed, blind, briefs) -> Digest:
+def _render(recipient, waiting, still_open, failed, blind, space, briefs) -> Digest:
     def line(alert: dict) -> str:
         brief = briefs[alert["brief_id"]]
         details = describe_details(json.loads(alert["details"]), brief.get("n_details"))
@@ -108,10 +156,17 @@ def _render(recipient, waiting, still_open, failed, blind, briefs) -> Digest:
             ],
             "none: every source was read",
         ),
+        (
+            "Disk",
+            [diskspace.paused_message(space) + "; free space there or lower min_free_disk_mb"]
+            if space.low
+            else [],
+            f"ok: {space.describe()}",
+        ),
     ]
     subject = (
         f"[leaksentry] digest: {len(waiting)} low-severity, {len(still_open)} open, "
-        f"{len(blind)} source(s) not read"
+        f"{len(blind)} source(s) not read" + (", disk nearly full" if space.low else "")
     )
     text, body = [subject.removeprefix("[leaksentry] "), ""], []
     for title, lines, empty in sections:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from leaksentry import alerts, channels
+from leaksentry import alerts, channels, diskspace
 from leaksentry.briefs import open_brief
 from leaksentry.config import Config, Source
 from leaksentry.errors import DeliveryError, LeaksentryError, SmtpUnavailable
@@ -61,6 +61,11 @@ def crawl(
     """
     report = StepReport({"sources": len(sources), "stored": 0})
     if not sources:
+        return report
+    space = diskspace.measure(config)
+    if space.low:  # nothing is written: the run itself would take room (see diskspace.py)
+        report.counts["paused"] = 1
+        report.errors.append(diskspace.paused_message(space))
         return report
     run_id = store.start_run("crawl", ",".join(s.name for s in sources))
     command = [sys.executable, "-m", "spiders.crawl", "--log-level", log_level]

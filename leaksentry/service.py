@@ -5,15 +5,43 @@ scheduler.py decides when; this module decides nothing about timing.
 
 from __future__ import annotations
 
+import functools
 import logging
+import sqlite3
 import threading
 
-from leaksentry import jobs
+from leaksentry import diskspace, jobs
 from leaksentry.config import Config
 from leaksentry.store import Store
 from leaksentry.vault import open_vault
 
 log = logging.getLogger("leaksentry.service")
+
+
+def survives_full_disk(step):
+    """A step that meets a full disk says so and returns; it runs again at its next time.
+
+    What was committed before stays; the write that failed is redone by the next run (items
+    are matched again, mail left in the outbox is sent again under the same Message-ID).
+    """
+
+    @functools.wraps(step)
+    def guarded(self, *args):
+        try:
+            return step(self, *args)
+        except Exception as exc:
+            if not diskspace.is_disk_full(exc):
+                raise
+            space = diskspace.measure(self.config)
+            log.error(
+                "%s: the disk is full (%s; %s); nothing already stored is lost, "
+                "the step runs again at its next time",
+                step.__name__,
+                exc,
+                space.describe(),
+            )
+
+    return guarded
 
 
 class Service:
@@ -35,15 +63,18 @@ class Service:
         with Store(self.config.database) as store:
             open_vault(self.config, store)
 
+    @survives_full_disk
     def crawl_source(self, name: str) -> None:
         source = self.config.source(name)
         with Store(self.config.database) as store:
             report = jobs.crawl(self.config, [source], store, self.stopping.is_set)
         for error in report.errors:
             log.error("crawl %s: %s", name, error)
-        log.info("crawl %s: %s new item(s)", name, report.counts["stored"])
+        if not report.counts.get("paused"):
+            log.info("crawl %s: %s new item(s)", name, report.counts["stored"])
         self.process()
 
+    @survives_full_disk
     def process(self) -> None:
         """Match what is new, then send what is queued."""
         if self.stopping.is_set():
@@ -57,6 +88,7 @@ class Service:
             self._send(store)
             jobs.purge_raw_captures(self.config, store)
 
+    @survives_full_disk
     def retry_mail(self) -> None:
         """Send what is still queued (the SMTP server may be back)."""
         if self.stopping.is_set():
@@ -65,14 +97,32 @@ class Service:
             self._send(store)
 
     def digest(self) -> None:
-        """Queue and send the daily digest."""
+        """Queue and send the daily digest. On a full disk it goes out without the outbox;
+        when the database cannot even be opened, a short notice says why instead."""
         if self.stopping.is_set():
             return
         from leaksentry import digest
 
-        with self._process_lock, Store(self.config.database) as store:
-            log.info("digest: %d queued", digest.queue(self.config, store))
-            self._send(store)
+        with self._process_lock:
+            try:
+                store = Store(self.config.database)
+            except sqlite3.OperationalError as exc:
+                if not diskspace.is_disk_full(exc):
+                    raise
+                log.error("digest: the database cannot be opened (%s); sending a notice", exc)
+                log.info("digest: %d notice(s) sent", digest.send_notice(self.config, str(exc)))
+                return
+            with store:
+                try:
+                    queued = digest.queue(self.config, store)
+                except Exception as exc:
+                    if not diskspace.is_disk_full(exc):
+                        raise
+                    log.error("digest: the outbox cannot be written (%s); sending directly", exc)
+                    log.info("digest: %d sent directly", digest.send_directly(self.config, store))
+                    return
+                log.info("digest: %d queued", queued)
+                self._send(store)
 
     def _send(self, store: Store) -> None:
         report = jobs.send_queued(self.config, store)

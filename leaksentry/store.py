@@ -8,6 +8,8 @@ the items whose ``matched_at`` is still NULL, so a killed run resumes where it s
 from __future__ import annotations
 
 import json
+import shutil
+import sqlite3
 import zlib
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -33,9 +35,22 @@ class Store:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = Database(self.path)
-        self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        self.db.enable_wal()
-        migrate(self.db)
+        try:
+            self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self.db.enable_wal()
+            migrate(self.db)
+        except sqlite3.OperationalError as exc:
+            self.db.close()
+            # On a full disk a WAL database fails to open with a bare "disk I/O error"
+            # (its shared-memory file cannot grow); say what it is.
+            if (
+                "disk i/o error" in str(exc).lower()
+                and shutil.disk_usage(self.path.parent).free < 2**20
+            ):
+                raise sqlite3.OperationalError(
+                    f"database or disk is full: {self.path} cannot be opened"
+                ) from exc
+            raise
 
     def close(self) -> None:
         self.db.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sqlite3
 import unicodedata
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -67,15 +68,16 @@ class NormalisePipeline:
 class StorePipeline:
     """Write each new item to SQLite at once, linked to its story; a stored URL is dropped."""
 
-    def __init__(self, database: str, stats):
+    def __init__(self, database: str, crawler):
         self.database = database
-        self.stats = stats
+        self.crawler = crawler
+        self.stats = crawler.stats
         self.store: Store | None = None
         self.stories: StoryIndex | None = None
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(crawler.settings.get("LEAKSENTRY_DATABASE"), crawler.stats)
+        return cls(crawler.settings.get("LEAKSENTRY_DATABASE"), crawler)
 
     def open_spider(self, spider=None):
         self.store = Store(self.database)
@@ -102,7 +104,14 @@ class StorePipeline:
             story=story,
         )
         raw = (item.raw_type or "", item.raw) if item.raw is not None else None
-        if not self.store.add_item(record, canonical, digest, to_bytes(minhash), raw):
+        try:
+            stored = self.store.add_item(record, canonical, digest, to_bytes(minhash), raw)
+        except sqlite3.OperationalError as exc:  # a full disk, a locked database beyond the wait
+            # A source error: its state (ETags, cursors) is not saved, so the next run reads
+            # the source in full and collects this item then.
+            self.crawler.spider.report_error(f"{item.url}: not stored: {exc}")
+            raise DropItem(f"not stored: {item.url}") from None
+        if not stored:
             self.stats.inc_value("leaksentry/duplicates")
             raise DropItem(f"already stored: {item.url}")
         self.stories.add(record.id, story or record.id, minhash)

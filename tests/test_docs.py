@@ -30,3 +30,28 @@ def test_every_option_has_help():
         if isinstance(param, click.Option) and not param.help and param.name != "version"
     ]
     assert not missing
+
+
+def test_every_test_the_threat_model_names_exists():
+    """docs/SECURITY.md names the test behind each protection; a renamed test breaks it."""
+    import ast
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).parent.parent
+    text = (root / "docs" / "SECURITY.md").read_text(encoding="utf-8")
+    named, current = [], None
+    for file, test in re.findall(r"`(tests/\w+\.py)?(?:::(\w+))?`", text):
+        current = file or current
+        if test:
+            named.append((current, test))
+        elif file:
+            assert (root / file).is_file(), f"SECURITY.md names {file}, which does not exist"
+    assert len(named) >= 20
+    missing = []
+    for file, test in named:
+        tree = ast.parse((root / file).read_text(encoding="utf-8"))
+        names = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+        if test not in names:
+            missing.append(f"{file}::{test}")
+    assert not missing, f"SECURITY.md names tests that do not exist: {missing}"
