@@ -641,46 +641,136 @@ def serve(host, port, link_days, config_path):
 
 @cli.group(cls=Group)
 def operator():
-    """Add and list the operators who log in to the triage page."""
+    """Add and list the operators who log in to the triage page, and grant or revoke the
+    briefs each one may see."""
+
+
+def brief_options(all_help: str = "Every brief, including briefs added later."):
+    def decorate(function):
+        function = click.option("--all-briefs", is_flag=True, help=all_help)(function)
+        return click.option(
+            "--brief",
+            "brief_refs",
+            multiple=True,
+            metavar="ID",
+            help="A brief, by id or codename (repeatable).",
+        )(function)
+
+    return decorate
+
+
+def _rights(store, brief_refs, all_briefs, required: bool):
+    """Rights from --brief/--all-briefs; None when neither is given and neither is required."""
+    from leaksentry.web.operators import EVERY_BRIEF, Rights, resolve_briefs
+
+    if brief_refs and all_briefs:
+        raise click.UsageError("give --brief or --all-briefs, not both")
+    if all_briefs:
+        return EVERY_BRIEF
+    if brief_refs:
+        return Rights(brief_ids=frozenset(resolve_briefs(store, brief_refs)))
+    if required:
+        raise click.UsageError("give --brief ID (repeatable) or --all-briefs")
+    return None
 
 
 @operator.command("add")
 @click.argument("name")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.option("--replace", is_flag=True, help="Give a known operator a new password.")
+@brief_options()
 @config_option
-def operator_add(name, password_stdin, replace, config_path):
+def operator_add(name, password_stdin, replace, brief_refs, all_briefs, config_path):
     """Add an operator (the password is asked twice and stored as an argon2 hash).
 
-    A new password (--replace) ends the operator's open sessions.
+    The operator sees only the briefs given with --brief (id or codename, repeatable) or, with
+    --all-briefs, every brief; with neither, none until `leaksentry operator grant`. A new
+    password (--replace) ends the operator's open sessions and keeps its briefs.
 
-    Example: leaksentry operator add ana
+    Example: leaksentry operator add ana --brief T-DOCK --brief "QUIET ORCHARD"
     """
-    from leaksentry.web.operators import add_operator
+    from leaksentry.web.operators import add_operator, codenames
 
     config = load_config(config_path)
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     with open_store(config) as store:
-        new = add_operator(store, name, password, replace=replace)
-    click.echo(f"{'added' if new else 'new password for'} operator {name}")
+        rights = _rights(store, brief_refs, all_briefs, required=False)
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        new = add_operator(store, name, password, replace=replace, rights=rights)
+        shown = rights.describe(codenames(store)) if rights is not None else "none"
+    if not new:
+        click.echo(f"new password for operator {name}")
+    elif shown == "none":
+        click.echo(
+            f"added operator {name} with no briefs: it sees no alert until "
+            f"`leaksentry operator grant {name} --brief ID` (or --all-briefs)"
+        )
+    else:
+        click.echo(f"added operator {name}; briefs: {shown}")
+
+
+@operator.command("grant")
+@click.argument("name")
+@brief_options()
+@config_option
+def operator_grant(name, brief_refs, all_briefs, config_path):
+    """Let an operator see more briefs (their alerts, evidence and verdicts) on the triage page.
+
+    Recorded in the audit log; effective on the operator's next request.
+
+    Example: leaksentry operator grant ana --brief T-DOCK
+    """
+    from leaksentry.web.operators import codenames, grant
+
+    config = load_config(config_path)
+    with open_store(config) as store:
+        rights = _rights(store, brief_refs, all_briefs, required=True)
+        after, changed = grant(store, name, rights)
+        shown = after.describe(codenames(store))
+    click.echo(f"{name} briefs: {shown}" + ("" if changed else " (unchanged)"))
+
+
+@operator.command("revoke")
+@click.argument("name")
+@brief_options("Every brief the operator has: it keeps none.")
+@config_option
+def operator_revoke(name, brief_refs, all_briefs, config_path):
+    """Take briefs away from an operator (--all-briefs: every brief it has).
+
+    Recorded in the audit log; effective on the operator's next request, without logging out.
+    An operator with every brief loses them all with --all-briefs; then grant what it keeps.
+
+    Example: leaksentry operator revoke ana --brief "AMBER KESTREL"
+    """
+    from leaksentry.web.operators import codenames, revoke
+
+    config = load_config(config_path)
+    with open_store(config) as store:
+        rights = _rights(store, brief_refs, all_briefs, required=True)
+        after, changed = revoke(store, name, rights)
+        shown = after.describe(codenames(store))
+    click.echo(f"{name} briefs: {shown}" + ("" if changed else " (unchanged)"))
 
 
 @operator.command("list")
 @config_option
 def operator_list(config_path):
-    """List operators: name, when added, last login (never a password or hash).
+    """List operators: name, when added, last login, briefs (never a password or hash).
 
     Example: leaksentry operator list
     """
+    from leaksentry.web.operators import Rights, codenames
+
     config = load_config(config_path)
     with open_store(config) as store:
         rows = store.operator_rows()
+        names = codenames(store)
     if not rows:
         click.echo("no operators")
     for row in rows:
         click.echo(
-            f"{row['name']:<20} added {row['created_at']}  last login {row['last_login_at'] or 'never'}"
+            f"{row['name']:<20} added {row['created_at']}  last login "
+            f"{row['last_login_at'] or 'never'}  briefs: {Rights.parse(row['briefs']).describe(names)}"
         )

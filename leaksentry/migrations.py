@@ -273,3 +273,11 @@ def m005_item_search(db: Database) -> None:
 def m006_outbox_transport(db: Database) -> None:
     """Chat channels (Apprise) beside email: an outbox row says how it travels."""
     db["outbox"].add_column("transport", str)  # NULL: email; "apprise": a configured channel
+
+
+@migration
+def m007_operator_briefs(db: Database) -> None:
+    """Which briefs an operator may see on the triage page: "*" (every brief) or a JSON list
+    of brief ids. Operators added before rights existed keep seeing every brief."""
+    db["operators"].add_column("briefs", str)
+    db.execute("update operators set briefs = '*'")

@@ -344,8 +344,42 @@ class Store:
             brief_id: (confirmed or 0, dismissed or 0) for brief_id, confirmed, dismissed in rows
         }
 
-    def audit_rows(self, limit: int = 100) -> list[dict]:
-        return list(self.db.query("select * from audit_log order by id desc limit ?", [limit]))
+    def record_audit(
+        self, action: str, who: str, note: str | None = None, alert_id: int | None = None
+    ) -> None:
+        """One row of the audit log: a login, a logout, a change of an operator's rights."""
+        self.db["audit_log"].insert(
+            {"at": now(), "who": who, "action": action, "alert_id": alert_id, "note": note}
+        )
+
+    def audit_rows(
+        self,
+        limit: int = 100,
+        alert_id: int | None = None,
+        brief_ids: Iterable[str] | None = None,
+        unlinked_by: str | None = None,
+    ) -> list[dict]:
+        """The audit log, newest first; only `alert_id`'s rows when given.
+
+        With `brief_ids` (an operator's rights), only rows about alerts of those briefs, plus
+        rows about no alert whose `who` is `unlinked_by` (the operator's own logins).
+        """
+        where, params = [], []
+        if alert_id is not None:
+            where.append("a.alert_id = ?")
+            params.append(alert_id)
+        if brief_ids is not None:
+            ids = sorted(brief_ids)
+            marks = ",".join("?" * len(ids))
+            permitted = f"al.brief_id in ({marks})" if ids else "0"
+            where.append(
+                f"((a.alert_id is not null and {permitted}) or (a.alert_id is null and a.who = ?))"
+            )
+            params += [*ids, unlinked_by]
+        sql = "select a.* from audit_log a left join alerts al on al.id = a.alert_id"
+        if where:
+            sql += " where " + " and ".join(where)
+        return list(self.db.query(sql + " order by a.id desc limit ?", [*params, limit]))
 
     def queue_message(self, row: dict) -> int:
         return (
@@ -454,6 +488,10 @@ class Store:
         return self.db.execute(sql, list(params)).fetchone() is not None
 
     # -- operators (triage page logins; only argon2 hashes are stored) -------
+    def atomic(self):
+        """Several store calls in one transaction (nested: a savepoint)."""
+        return self.db.atomic()
+
     def operator_row(self, name: str) -> dict | None:
         rows = list(self.db.query("select * from operators where name = ?", [name]))
         return rows[0] if rows else None
@@ -462,20 +500,31 @@ class Store:
         """Operators without their hashes, for listing."""
         return list(
             self.db.query(
-                "select name, created_at, password_set_at, last_login_at from operators "
+                "select name, created_at, password_set_at, last_login_at, briefs from operators "
                 "order by name"
             )
         )
 
-    def set_operator_password(self, name: str, password_hash: str, session_nonce: str) -> bool:
-        """Create the operator or give it a new password (ending its sessions); True if new."""
+    def set_operator_password(
+        self, name: str, password_hash: str, session_nonce: str, briefs: str = "[]"
+    ) -> bool:
+        """Create the operator or give it a new password (ending its sessions); True if new.
+
+        A new operator gets `briefs` (its rights: "*" or a JSON list of brief ids; by default
+        none); a known one keeps its rights.
+        """
         stamp = now()
         with self.db.atomic():
             new = self.operator_row(name) is None
             row = {"name": name, "password_hash": password_hash, "session_nonce": session_nonce}
-            row |= {"password_set_at": stamp} | ({"created_at": stamp} if new else {})
+            row |= {"password_set_at": stamp}
+            row |= {"created_at": stamp, "briefs": briefs} if new else {}
             self.db["operators"].upsert(row, pk="name")
         return new
+
+    def set_operator_briefs(self, name: str, briefs: str) -> None:
+        """Replace the operator's rights ("*" or a JSON list of brief ids)."""
+        self.db.execute("update operators set briefs = ? where name = ?", [briefs, name])
 
     def record_operator_login(self, name: str, password_hash: str | None = None) -> None:
         """Note the login; store a re-hash when the KDF parameters were raised."""

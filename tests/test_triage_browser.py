@@ -129,7 +129,8 @@ def test_open_the_mail_link_log_in_and_dismiss_with_a_note(served, tmp_path):
             browser.close()
 
     with world.store() as store:
-        (audit,) = store.audit_rows()
+        (audit,) = store.audit_rows(alert_id=1)
+        assert [r["action"] for r in store.audit_rows()][1:] == ["login", "operator added"]
     assert (audit["who"], audit["action"], audit["alert_id"]) == ("ana", "dismissed", 1)
     assert audit["note"] == "another operation at the same dock"
 
@@ -142,4 +143,5 @@ def test_open_the_mail_link_log_in_and_dismiss_with_a_note(served, tmp_path):
     status, _, page_text = request(port, "POST", "/alerts/1/verdict", "verdict=confirm", logged_in)
     assert status == 400 and "Refused" in page_text  # logged in, but no CSRF token
     with world.store() as store:
-        assert len(store.audit_rows()) == 1 and store.alert_row(1)["status"] == "dismissed"
+        assert len(store.audit_rows(alert_id=1)) == 1
+        assert store.alert_row(1)["status"] == "dismissed"

@@ -1,5 +1,6 @@
 """The triage page through Flask's test client: login required, CSRF, passwords, verdicts in
-the audit log, signed mail links, and no sealed text on any page."""
+the audit log, signed mail links, no sealed text on any page, per-brief operator rights, and
+logins in the audit log."""
 
 from __future__ import annotations
 
@@ -19,19 +20,21 @@ from leaksentry.store import Store
 from leaksentry.vault import initialise, load_key, open_vault
 from leaksentry.web.app import create_app
 from leaksentry.web.links import alert_link, check_link
-from leaksentry.web.operators import add_operator
+from leaksentry.web.operators import EVERY_BRIEF, add_operator
 
 from conftest import FIXTURES, assert_no_sealed_text, write_config
 
 BRIEF = read_brief_file(FIXTURES / "briefs" / "tidewater.toml")[0]
+OTHER = read_brief_file(FIXTURES / "briefs" / "others.jsonl")[0]  # T-LIB, QUIET ORCHARD
 EVIDENCE = "A haulier said about forty officers and two scanner vans would be at the east gate."
+ORCHARD_EVIDENCE = "Staff say the Orchard Road depot shuts in March and the gardeners move away."
 PASSWORD = "correct horse battery staple"
 PAGES = ["/", "/alerts", "/alerts/1", "/briefs", "/coverage", "/audit"]
 
 
 class TriageWorld:
     """A configuration, a key, the fixture brief sealed, one alert (a story of two items on
-    two sites) with its mail queued, and an operator 'ana'."""
+    two sites) with its mail queued, and an operator 'ana' who may see every brief."""
 
     def __init__(self, folder, smtp_port: int = 1, base_url: str = ""):
         sources = [{"name": "city-feed", "kind": "feed", "url": "http://127.0.0.1:9/feed.xml"}]
@@ -42,7 +45,7 @@ class TriageWorld:
         with Store(self.config.database) as store:
             initialise(self.config, store)
             store.add_briefs([seal_brief(BRIEF, open_vault(self.config, store))])
-            add_operator(store, "ana", PASSWORD)
+            add_operator(store, "ana", PASSWORD, rights=EVERY_BRIEF)
             self.add_alert(store)
             self.queued = jobs.notify_alerts(self.config, store)
 
@@ -65,6 +68,31 @@ class TriageWorld:
             match = Match(BRIEF.id, it.id, 0.81, [0, 2], [EVIDENCE], True)
             attach(
                 store, brief_row, it, match, store.record_match(jobs._match_row(match)), settings
+            )
+
+    def add_other_brief(self) -> int:
+        """A second brief (QUIET ORCHARD) with one alert of its own; the alert's id."""
+        with self.store() as store:
+            store.add_briefs([seal_brief(OTHER, open_vault(self.config, store))])
+            it = Item(
+                id="i3",
+                url="http://gazette.example/depot.html",
+                kind="news",
+                source="gazette.example",
+                published="2026-11-20T09:00:00Z",
+                title="Orchard Road depot to close",
+                text=ORCHARD_EVIDENCE,
+            )
+            store.add_item(it, it.url, "hash-3")
+            match = Match(OTHER.id, it.id, 0.77, [0], [ORCHARD_EVIDENCE], True)
+            settings = AlertSettings.from_dict(self.config.alerts)
+            return attach(
+                store,
+                store.brief_row(OTHER.id),
+                it,
+                match,
+                store.record_match(jobs._match_row(match)),
+                settings,
             )
 
     def store(self) -> Store:
@@ -126,7 +154,8 @@ def test_post_without_a_valid_csrf_token_is_refused(client, world):
     fresh = create_app(world.config).test_client()  # a login form posted without its token
     assert fresh.post("/login", data={"name": "ana", "password": PASSWORD}).status_code == 400
     with world.store() as store:
-        assert store.audit_rows() == [] and store.alert_row(1)["status"] == "open"
+        assert [row["action"] for row in store.audit_rows()] == ["login", "operator added"]
+        assert store.alert_row(1)["status"] == "open"
 
 
 def test_verdict_goes_to_the_audit_log(client, world):
@@ -138,7 +167,7 @@ def test_verdict_goes_to_the_audit_log(client, world):
     )
     assert response.status_code == 302 and response.headers["Location"] == "/alerts/1"
     with world.store() as store:
-        (audit,) = store.audit_rows()
+        (audit,) = store.audit_rows(alert_id=1)
         alert = store.alert_row(1)
     assert (audit["who"], audit["action"], audit["alert_id"], audit["note"]) == (
         "ana",
@@ -311,3 +340,211 @@ def test_serve_reports_a_busy_port_or_a_missing_key_in_one_line(world, tmp_path)
     result = runner.invoke(cli, ["serve", "--config", str(world.path)])
     assert result.exit_code == 1 and "key file not found" in result.output
     assert "Traceback" not in result.output
+
+
+# -- per-brief rights ---------------------------------------------------------------------------
+def operator_cli(world, *args: str, password: str | None = None):
+    """`leaksentry operator ...` against the world's configuration (click's CliRunner)."""
+    return CliRunner().invoke(cli, ["operator", *args, "--config", str(world.path)], input=password)
+
+
+def add_bo(world, *rights: str):
+    """Operator 'bo' added with the CLI, with the given --brief/--all-briefs options."""
+    added = operator_cli(world, "add", "bo", "--password-stdin", *rights, password=PASSWORD)
+    assert added.exit_code == 0, added.output
+    return added
+
+
+def logout(client) -> None:
+    token = csrf_token(client.get("/alerts").get_data(as_text=True))
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+
+
+def test_operator_sees_and_acts_on_only_the_briefs_granted(client, world):
+    other = world.add_other_brief()
+    added = add_bo(world, "--brief", "amber kestrel")  # a codename, in any case
+    assert "added operator bo; briefs: AMBER KESTREL" in added.output
+    login(client, "bo")
+
+    listed = client.get("/alerts").get_data(as_text=True)
+    assert "AMBER KESTREL" in listed and 'href="/alerts/1"' in listed
+    assert "QUIET ORCHARD" not in listed and f'href="/alerts/{other}"' not in listed
+    assert "QUIET ORCHARD" not in client.get("/alerts?status=open").get_data(as_text=True)
+    assert client.get("/alerts/1").status_code == 200
+
+    hidden = client.get(f"/alerts/{other}")
+    missing = client.get("/alerts/999")
+    assert hidden.status_code == 404 and missing.status_code == 404
+    assert hidden.get_data() == missing.get_data()  # nothing tells "forbidden" from "absent"
+    sig = alert_link("", load_key(world.config.key_file), other).split("sig=")[1]
+    assert client.get(f"/alerts/{other}?sig={sig}").status_code == 404
+
+    token = csrf_token(listed)
+    refused = client.post(
+        f"/alerts/{other}/verdict",
+        data={"csrf_token": token, "verdict": "dismiss", "note": "not mine"},
+    )
+    assert refused.status_code == 404
+    with world.store() as store:
+        assert store.alert_row(other)["status"] == "open"
+        assert store.alert_row(other)["verdict_by"] is None
+        assert store.audit_rows(alert_id=other) == []
+
+    briefs = client.get("/briefs").get_data(as_text=True)
+    assert "T-DOCK" in briefs and "AMBER KESTREL" in briefs
+    assert "T-LIB" not in briefs and "QUIET ORCHARD" not in briefs
+
+    # ana (every brief) sees both, as before
+    logout(client)
+    login(client)
+    both = client.get("/alerts").get_data(as_text=True)
+    assert "AMBER KESTREL" in both and "QUIET ORCHARD" in both
+    assert client.get(f"/alerts/{other}").status_code == 200
+    assert "T-LIB" in client.get("/briefs").get_data(as_text=True)
+
+
+def test_a_revocation_holds_at_the_next_request_without_logging_out(client, world):
+    add_bo(world, "--brief", "T-DOCK")
+    login(client, "bo")
+    assert client.get("/alerts/1").status_code == 200
+
+    revoked = operator_cli(world, "revoke", "bo", "--brief", "T-DOCK")
+    assert revoked.exit_code == 0 and "bo briefs: none" in revoked.output
+    assert client.get("/alerts/1").status_code == 404
+    page = client.get("/alerts")
+    assert page.status_code == 200  # still logged in
+    assert 'href="/alerts/1"' not in page.get_data(as_text=True)
+
+    granted = operator_cli(world, "grant", "bo", "--all-briefs")
+    assert granted.exit_code == 0 and "bo briefs: all" in granted.output
+    assert client.get("/alerts/1").status_code == 200
+    with world.store() as store:
+        changes = [(r["action"], r["who"], r["note"]) for r in store.audit_rows()][:2]
+    assert changes == [
+        ("grant", "cli", "bo: all briefs; now all briefs"),
+        ("revoke", "cli", "bo: T-DOCK (AMBER KESTREL); now no briefs"),
+    ]
+
+
+def test_operator_added_without_briefs_sees_no_alert(client, world):
+    added = add_bo(world)
+    assert "with no briefs" in added.output and "operator grant bo" in added.output
+    login(client, "bo")
+    assert "No alerts." in client.get("/alerts").get_data(as_text=True)
+    assert client.get("/alerts/1").status_code == 404
+    briefs = client.get("/briefs").get_data(as_text=True)
+    assert "No briefs." in briefs and "T-DOCK" not in briefs
+    listing = operator_cli(world, "list").output.splitlines()
+    assert listing[0].startswith("ana") and listing[0].endswith("briefs: all")
+    assert listing[1].startswith("bo") and listing[1].endswith("briefs: none")
+
+
+def test_a_mail_link_to_a_brief_not_permitted_gives_404_after_login(client, world):
+    other = world.add_other_brief()
+    add_bo(world, "--brief", "T-DOCK")
+    link = alert_link("", load_key(world.config.key_file), other)
+    first = client.get(link)
+    assert first.headers["Location"] == f"/login?next=/alerts/{other}"
+    landed = login(client, "bo", next_page=f"/alerts/{other}")
+    assert landed.headers["Location"] == f"/alerts/{other}"
+    assert client.get(landed.headers["Location"]).status_code == 404
+
+
+def test_audit_page_shows_only_rows_about_permitted_briefs(client, world):
+    other = world.add_other_brief()
+    add_bo(world, "--brief", "T-DOCK")
+    with world.store() as store:
+        store.set_verdict(1, "confirmed", "ana", "dock note")
+        store.set_verdict(other, "dismissed", "ana", "orchard note")
+    login(client)
+    login(client.application.test_client(), "bo")
+    everything = client.get("/audit").get_data(as_text=True)
+    assert "dock note" in everything and "orchard note" in everything
+    assert "operator added" in everything  # rows about no alert: ana sees every brief
+    logout(client)
+    login(client, "bo")
+    mine = client.get("/audit").get_data(as_text=True)
+    assert "dock note" in mine and "orchard note" not in mine
+    assert f'href="/alerts/{other}"' not in mine
+    assert "operator added" not in mine  # rows about no alert that are not bo's own
+    logins = re.findall(r"<td>(\w+)</td><td>login</td>", mine)
+    assert logins == ["bo", "bo"]  # bo's own logins, not ana's
+
+
+def test_grant_and_revoke_check_their_arguments(world):
+    world.add_other_brief()
+    add_bo(world)
+    unknown = operator_cli(world, "grant", "bo", "--brief", "T-DOCK", "--brief", "NO SUCH")
+    assert unknown.exit_code == 1 and "no brief with id or codename 'NO SUCH'" in unknown.output
+    both = operator_cli(world, "grant", "bo", "--brief", "T-DOCK", "--all-briefs")
+    neither = operator_cli(world, "revoke", "bo")
+    assert both.exit_code == 2 and neither.exit_code == 2
+    nobody = operator_cli(world, "grant", "zed", "--all-briefs")
+    assert nobody.exit_code == 1 and "no operator 'zed'" in nobody.output
+    bad_add = operator_cli(
+        world, "add", "cy", "--password-stdin", "--brief", "X", password=PASSWORD
+    )
+    assert bad_add.exit_code == 1 and "'X'" in bad_add.output
+
+    granted = operator_cli(world, "grant", "bo", "--brief", "T-DOCK", "--brief", "quiet orchard")
+    assert "bo briefs: AMBER KESTREL, QUIET ORCHARD" in granted.output
+    partly = operator_cli(world, "revoke", "bo", "--brief", "T-LIB")
+    assert "bo briefs: AMBER KESTREL" in partly.output
+    refused = operator_cli(world, "revoke", "ana", "--brief", "T-LIB")
+    assert refused.exit_code == 1 and "revoke --all-briefs" in refused.output
+    with world.store() as store:
+        assert store.operator_row("bo")["briefs"] == '["T-DOCK"]'
+        assert store.operator_row("ana")["briefs"] == "*"
+        assert store.operator_row("cy") is None
+
+
+def test_operators_from_before_rights_keep_every_brief(tmp_path):
+    from sqlite_utils import Database
+
+    from leaksentry.migrations import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    db = Database(path)
+    db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
+    for name, function in sorted(MIGRATIONS):
+        if name < "m007":
+            function(db)
+            db["_migrations"].insert({"name": name, "applied_at": "2026-01-01"})
+    db["operators"].insert({"name": "old", "password_hash": "x", "session_nonce": "n"})
+    db.close()
+    with Store(path) as store:
+        assert store.operator_row("old")["briefs"] == "*"
+        store.set_operator_password("new", "x", "n")
+        assert store.operator_row("new")["briefs"] == "[]"
+
+
+# -- logins in the audit log --------------------------------------------------------------------
+def test_logins_refusals_throttling_and_logouts_are_audited(client, world):
+    long_name = "x" * 100
+    assert login(client, "ana", "not the password").status_code == 401
+    assert login(client, long_name, PASSWORD).status_code == 401
+    for _ in range(10):
+        login(client, "zed", "wrong wrong wrong")
+    assert login(client, "zed", PASSWORD).status_code == 429
+    assert login(client).status_code == 302
+    logout(client)
+    with world.store() as store:
+        rows = store.audit_rows(limit=1000)
+    events = [(r["action"], r["who"]) for r in reversed(rows)]
+    assert events == [
+        ("operator added", "cli"),
+        ("login refused", "ana"),
+        ("login refused", "x" * 64),
+        *[("login refused", "zed")] * 10,
+        ("login throttled", "zed"),
+        ("login", "ana"),
+        ("logout", "ana"),
+    ]
+    for row in rows:  # no password, right or wrong, in any field
+        for value in row.values():
+            assert PASSWORD not in str(value) and "wrong wrong" not in str(value)
+            assert "not the password" not in str(value)
+    login(client)
+    log = client.get("/audit").get_data(as_text=True)
+    for action in ("login refused", "login throttled", "logout", "<td>login</td>"):
+        assert action in log

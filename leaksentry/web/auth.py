@@ -3,6 +3,11 @@
 The session is Flask's signed cookie (HttpOnly, SameSite=Lax) holding the operator's name
 and the nonce of its current password: setting a new password ends every earlier session.
 A signed mail link is checked here, before login, so the operator lands on its alert after.
+Logins (made, refused, throttled) and logouts are written to the audit log; a refused login
+records the name as typed (cut to 64 characters), never the password.
+
+``allowed_briefs`` is the one place the pages learn which briefs an operator may see: it reads
+the database on every request, so a revocation holds at the operator's next click.
 """
 
 from __future__ import annotations
@@ -15,9 +20,11 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from leaksentry.web import passwords
 from leaksentry.web.app import context, get_store
 from leaksentry.web.links import check_link
+from leaksentry.web.operators import NO_BRIEFS, Rights, operator_rights
 
 bp = Blueprint("auth", __name__)
 PUBLIC_ENDPOINTS = {"auth.login", "static"}
+AUDIT_NAME_CHARS = 64
 
 
 def current_operator() -> str | None:
@@ -29,6 +36,16 @@ def current_operator() -> str | None:
     if row is None or not hmac.compare_digest(row["session_nonce"], nonce):
         return None
     return name
+
+
+def allowed_briefs(operator: str | None) -> Rights:
+    """The briefs this operator may see, as stored now (none for no or an unknown operator)."""
+    return operator_rights(get_store(), operator) if operator else NO_BRIEFS
+
+
+def _typed(name: str) -> str:
+    """A login name as typed, for the audit log: at most 64 characters, printable."""
+    return "".join(c if c.isprintable() else "?" for c in name[:AUDIT_NAME_CHARS])
 
 
 @bp.before_app_request
@@ -79,17 +96,22 @@ def login():
     name = request.form.get("name", "").strip()
     password = request.form.get("password", "")
     throttle = context().throttle
+    store = get_store()
     if throttle.blocked(name):
+        store.record_audit("login throttled", _typed(name))
         flash("Too many failed logins. Wait a few minutes and try again.")
         return render_template("login.html", next=target, name=name), 429
-    row = get_store().operator_row(name) if name else None
+    row = store.operator_row(name) if name else None
     ok, new_hash = passwords.verify(row["password_hash"] if row else None, password)
     if not ok:
         throttle.fail(name)
+        store.record_audit("login refused", _typed(name))
         flash("Wrong name or password.")
         return render_template("login.html", next=target, name=name), 401
     throttle.clear(name)
-    get_store().record_operator_login(name, new_hash)
+    with store.atomic():
+        store.record_operator_login(name, new_hash)
+        store.record_audit("login", name)
     session.clear()  # nothing from before the login survives it (session fixation)
     session.permanent = True
     session["operator"], session["nonce"] = name, row["session_nonce"]
@@ -98,6 +120,7 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    get_store().record_audit("logout", g.operator)
     session.clear()
     flash("Logged out.")
     return redirect(url_for("auth.login"))

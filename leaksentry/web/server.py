@@ -39,7 +39,10 @@ def serve(
     except OSError as exc:
         raise LeaksentryError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     if not operators:
-        echo("warning: no operators yet; add one with `leaksentry operator add NAME`")
+        echo(
+            "warning: no operators yet; add one with "
+            "`leaksentry operator add NAME --brief ID` (or --all-briefs)"
+        )
     if not is_loopback(host):
         echo(f"warning: {host} is reachable from other machines; put TLS in front of it")
     port = getattr(server, "effective_port", port)

@@ -2,6 +2,10 @@
 
 Every verdict goes through Store.set_verdict, which writes the alert and the audit log in
 one transaction. Brief rows are shown field by field; the ``sealed`` column never is.
+
+An operator sees only the briefs it has rights to (``auth.allowed_briefs``, read on every
+request): other briefs' alerts are left out of the lists, and their pages answer 404, as an
+alert that does not exist, so the page does not confirm that they exist.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from leaksentry.briefs import open_brief
 from leaksentry.errors import LeaksentryError
 from leaksentry.web import present
 from leaksentry.web.app import context, get_store
+from leaksentry.web.auth import allowed_briefs
 
 bp = Blueprint("triage", __name__)
 VERDICTS = {"confirm": "confirmed", "dismiss": "dismissed"}
@@ -31,17 +36,20 @@ def alerts():
     status = request.args.get("status")
     status = status if status in STATUSES else None
     store = get_store()
+    rights = allowed_briefs(g.operator)
     codenames = {row["id"]: row["codename"] for row in store.brief_rows()}
-    rows = [present.alert_summary(a, codenames) for a in reversed(store.alert_rows(status))]
+    rows = [
+        present.alert_summary(a, codenames)
+        for a in reversed(store.alert_rows(status))
+        if rights.allows(a["brief_id"])
+    ]
     return render_template("alerts.html", alerts=rows, status=status, statuses=STATUSES)
 
 
 @bp.route("/alerts/<int:alert_id>")
 def alert(alert_id: int):
     store = get_store()
-    row = store.alert_row(alert_id)
-    if row is None:
-        abort(404)
+    row = _permitted_alert(alert_id)
     brief = store.brief_row(row["brief_id"]) or {"codename": row["brief_id"], "n_details": None}
     revealed = json.loads(row["details"] or "[]")
     items = store.alert_items(alert_id)
@@ -54,9 +62,17 @@ def alert(alert_id: int):
         details=present.details_label(revealed, brief.get("n_details")),
         items=list(present.story_items(items, wanted, brief.get("n_details"))),
         spread=present.spread(items),
-        history=[a for a in store.audit_rows(limit=1000) if a["alert_id"] == alert_id],
+        history=store.audit_rows(limit=1000, alert_id=alert_id),
         max_note=MAX_NOTE,
     )
+
+
+def _permitted_alert(alert_id: int) -> dict:
+    """The alert's row; 404 when there is none or it is about a brief the operator may not see."""
+    row = get_store().alert_row(alert_id)
+    if row is None or not allowed_briefs(g.operator).allows(row["brief_id"]):
+        abort(404)
+    return row
 
 
 def _highlight_terms(brief: dict, revealed: list[int]) -> dict[str, set[int]]:
@@ -73,8 +89,7 @@ def _highlight_terms(brief: dict, revealed: list[int]) -> dict[str, set[int]]:
 @bp.route("/alerts/<int:alert_id>/verdict", methods=["POST"])
 def verdict(alert_id: int):
     store = get_store()
-    if store.alert_row(alert_id) is None:
-        abort(404)
+    _permitted_alert(alert_id)
     status = VERDICTS.get(request.form.get("verdict", ""))
     note = request.form.get("note", "").strip()
     if status is None or len(note) > MAX_NOTE:
@@ -87,6 +102,7 @@ def verdict(alert_id: int):
 @bp.route("/briefs")
 def briefs():
     store = get_store()
+    rights = allowed_briefs(g.operator)
     counts: dict[str, dict[str, int]] = {}
     for alert_row in store.alert_rows():
         by_status = counts.setdefault(alert_row["brief_id"], {})
@@ -102,6 +118,7 @@ def briefs():
             "alerts": counts.get(row["id"], {}),
         }
         for row in store.brief_rows()
+        if rights.allows(row["id"])
     ]
     return render_template("briefs.html", briefs=rows)
 
@@ -116,4 +133,11 @@ def coverage():
 
 @bp.route("/audit")
 def audit():
-    return render_template("audit.html", rows=get_store().audit_rows(limit=500))
+    """Rows about alerts of permitted briefs; rows about no alert (logins, rights) for an
+    operator with every brief, otherwise only the operator's own."""
+    rights = allowed_briefs(g.operator)
+    if rights.every:
+        rows = get_store().audit_rows(limit=500)
+    else:
+        rows = get_store().audit_rows(limit=500, brief_ids=rights.brief_ids, unlinked_by=g.operator)
+    return render_template("audit.html", rows=rows)
