@@ -1,12 +1,21 @@
 """`leaksentry demo`: the acceptance of the foundation, end to end, run twice."""
 
 import json
+import re
 import shutil
+import subprocess
+import sys
+import time
 from email import message_from_bytes, policy
+from http.cookiejar import CookieJar
+from urllib.error import URLError
+from urllib.parse import urlencode
+from urllib.request import HTTPCookieProcessor, build_opener
 
 import pytest
 
 from leaksentry.briefs import read_brief_file
+from leaksentry.localservers import free_port
 from leaksentry.records import Brief
 
 from conftest import REPO, assert_no_sealed_text, cli_run
@@ -23,6 +32,58 @@ def decoded(path) -> str:
     parts = [str(message["Subject"])]
     parts += [p.get_content() for p in message.walk() if p.get_content_maintype() == "text"]
     return "\n".join(parts)
+
+
+def browse_triage_pages(config) -> list[str]:
+    """Log in to a real `leaksentry serve`, open every page, dismiss an alert with a note."""
+    password = "a long enough demo passphrase"
+    subprocess.run(
+        [sys.executable, "-m", "leaksentry", "operator", "add", "duty", "--all-briefs"]
+        + ["--password-stdin", "--config", str(config)],
+        input=password + "\n",
+        text=True,
+        check=True,
+        capture_output=True,
+    )
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "leaksentry", "serve", "--config", str(config)]
+        + ["--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base, browser = f"http://127.0.0.1:{port}", build_opener(HTTPCookieProcessor(CookieJar()))
+
+    def get(path: str) -> str:
+        return browser.open(base + path, timeout=10).read().decode()
+
+    def post(path: str, form: dict, page: str) -> str:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        body = urlencode(form | {"csrf_token": token}).encode()
+        return browser.open(base + path, body, timeout=10).read().decode()
+
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                login = get("/login")
+                break
+            except URLError:
+                assert server.poll() is None and time.monotonic() < deadline, "serve did not start"
+                time.sleep(0.2)
+        pages = [post("/login", {"name": "duty", "password": password}, login)]
+        alert_ids = sorted(set(re.findall(r'href="/alerts/(\d+)"', pages[0])))
+        assert alert_ids, "the triage page lists no alert after the demo"
+        pages += [get(f"/alerts/{n}") for n in alert_ids]
+        note = {"verdict": "dismiss", "note": "demo: checked by the duty desk"}
+        pages.append(post(f"/alerts/{alert_ids[0]}/verdict", note, pages[1]))
+        pages += [get(path) for path in ("/briefs", "/coverage", "/audit")]
+        assert "demo: checked by the duty desk" in pages[-1]
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+    return pages
 
 
 def test_demo_alerts_exposed_briefs_only_and_keeps_sealed_text_sealed(tmp_path):
@@ -52,6 +113,8 @@ def test_demo_alerts_exposed_briefs_only_and_keeps_sealed_text_sealed(tmp_path):
             for sentence in brief.summary.split(". "):
                 if len(sentence) >= 30:
                     assert sentence.strip()[:60] not in text
+    for page in browse_triage_pages(folder / "out" / "leaksentry.toml"):
+        assert_no_sealed_text(page, briefs.values())
     written = [p for p in (folder / "out").rglob("*") if p.is_file()]
     assert {p.suffix for p in written} >= {".db", ".eml", ".log", ".json", ".toml", ".key"}
     for path in written:  # no six-word run of sealed text in any file the demo wrote
