@@ -28,7 +28,8 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class _SiteHandler(SimpleHTTPRequestHandler):
-    """Static files; text files get {{SITE}} replaced by the server's base URL."""
+    """Static files; text files get {{SITE}} replaced by the server's base URL; a missing
+    <name> with a <name>.gz beside it is sent compressed (Content-Encoding: gzip)."""
 
     base_url = ""
     delay = 0.0  # seconds before each answer: a slow site, for tests of interrupted crawls
@@ -47,6 +48,16 @@ class _SiteHandler(SimpleHTTPRequestHandler):
             return None
         if path.is_dir():
             path = path / "index.html"
+        gzipped = path.with_name(path.name + ".gz")
+        if not path.exists() and gzipped.is_file():  # served as is, Content-Encoding: gzip
+            body = gzipped.read_bytes()
+            content_type = EXTRA_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0]
+            self.send_response(200)
+            self.send_header("Content-Type", content_type or "application/octet-stream")
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            return _Once(body)
         if not path.is_file() or path.suffix not in TEXT_TYPES:
             return super().send_head()
         body = path.read_bytes().replace(SITE_PLACEHOLDER, self.base_url.encode())

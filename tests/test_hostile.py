@@ -1,5 +1,6 @@
 """Hostile input: a feed cannot send the crawler to addresses it was not told about."""
 
+import gzip
 import json
 
 from leaksentry.localservers import StaticSite
@@ -125,3 +126,26 @@ def test_a_response_over_the_size_cap_is_dropped_and_the_rest_stored(tmp_path):
         result = cli_run("crawl", "--config", str(config))
     assert "stored 2" in result.stdout and "failed pages 1: ok" in result.stdout
     assert "Huge" not in (tmp_path / "ls.db").read_bytes().decode("latin-1")
+
+
+def test_a_compressed_page_that_inflates_past_the_cap_is_dropped_and_the_rest_stored(tmp_path):
+    """A decompression bomb: 64 MiB of page in a small gzip body; the cap holds after inflating."""
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / "feed.rss").write_text(FEED.replace("bounce.html", "bomb.html"))
+    body = "The harbour ferry timetable changes on Monday with two extra evening sailings. " * 4
+    (root / "fine.html").write_text(PAGE.format(title="Ferry timetable", body=body))
+    (root / "also.html").write_text(
+        PAGE.format(title="Library", body="The library opens late on Thursdays this winter. " * 5)
+    )
+    page = PAGE.format(title="Bomb", body="").encode() + b" " * (64 * 2**20)
+    (root / "bomb.html.gz").write_bytes(gzip.compress(page, compresslevel=9))
+    assert (root / "bomb.html.gz").stat().st_size < 2**20  # small on the wire
+    with StaticSite(root) as site:
+        config = write_config(
+            tmp_path, [{"name": "feed", "kind": "feed", "url": site.url + "/feed.rss"}]
+        )
+        result = cli_run("crawl", "--config", str(config))
+    assert "stored 2" in result.stdout and "failed pages 1: ok" in result.stdout, result.stdout
+    assert "exceeded DOWNLOAD_MAXSIZE" in result.stderr  # stopped while inflating
+    assert "Bomb" not in (tmp_path / "ls.db").read_bytes().decode("latin-1")
