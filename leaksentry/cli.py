@@ -722,14 +722,9 @@ def operator_grant(name, brief_refs, all_briefs, config_path):
 
     Example: leaksentry operator grant ana --brief T-DOCK
     """
-    from leaksentry.web.operators import codenames, grant
+    from leaksentry.web.operators import grant
 
-    config = load_config(config_path)
-    with open_store(config) as store:
-        rights = _rights(store, brief_refs, all_briefs, required=True)
-        after, changed = grant(store, name, rights)
-        shown = after.describe(codenames(store))
-    click.echo(f"{name} briefs: {shown}" + ("" if changed else " (unchanged)"))
+    _change_rights(grant, name, brief_refs, all_briefs, config_path)
 
 
 @operator.command("revoke")
@@ -744,12 +739,19 @@ def operator_revoke(name, brief_refs, all_briefs, config_path):
 
     Example: leaksentry operator revoke ana --brief "AMBER KESTREL"
     """
-    from leaksentry.web.operators import codenames, revoke
+    from leaksentry.web.operators import revoke
+
+    _change_rights(revoke, name, brief_refs, all_briefs, config_path)
+
+
+def _change_rights(change, name, brief_refs, all_briefs, config_path) -> None:
+    """Grant or revoke (``change``), then show what the operator has now."""
+    from leaksentry.web.operators import codenames
 
     config = load_config(config_path)
     with open_store(config) as store:
         rights = _rights(store, brief_refs, all_briefs, required=True)
-        after, changed = revoke(store, name, rights)
+        after, changed = change(store, name, rights)
         shown = after.describe(codenames(store))
     click.echo(f"{name} briefs: {shown}" + ("" if changed else " (unchanged)"))
 

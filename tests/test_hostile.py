@@ -106,46 +106,45 @@ def test_xml_entities_are_neither_fetched_nor_expanded(tmp_path):
     ]
 
 
-def test_a_response_over_the_size_cap_is_dropped_and_the_rest_stored(tmp_path):
+def two_fine_pages_and(tmp_path, third: str):
+    """A site whose feed links two ordinary articles and `third`, which the test writes."""
     root = tmp_path / "site"
     root.mkdir()
-    (root / "feed.rss").write_text(FEED.replace("bounce.html", "huge.html"))
+    (root / "feed.rss").write_text(FEED.replace("bounce.html", third))
     body = "The harbour ferry timetable changes on Monday with two extra evening sailings. " * 4
     (root / "fine.html").write_text(PAGE.format(title="Ferry timetable", body=body))
     (root / "also.html").write_text(
         PAGE.format(title="Library", body="The library opens late on Thursdays this winter. " * 5)
     )
-    filler = "<p>" + "padding words " * 50 + "</p>\n"
-    (root / "huge.html").write_text(
-        PAGE.format(title="Huge", body="") + filler * (9 * 2**20 // len(filler))
-    )
+    return root
+
+
+def crawl_feed(root, tmp_path):
     with StaticSite(root) as site:
         config = write_config(
             tmp_path, [{"name": "feed", "kind": "feed", "url": site.url + "/feed.rss"}]
         )
-        result = cli_run("crawl", "--config", str(config))
+        return cli_run("crawl", "--config", str(config))
+
+
+def test_a_response_over_the_size_cap_is_dropped_and_the_rest_stored(tmp_path):
+    root = two_fine_pages_and(tmp_path, "huge.html")
+    filler = "<p>" + "padding words " * 50 + "</p>\n"
+    (root / "huge.html").write_text(
+        PAGE.format(title="Huge", body="") + filler * (9 * 2**20 // len(filler))
+    )
+    result = crawl_feed(root, tmp_path)
     assert "stored 2" in result.stdout and "failed pages 1: ok" in result.stdout
     assert "Huge" not in (tmp_path / "ls.db").read_bytes().decode("latin-1")
 
 
 def test_a_compressed_page_that_inflates_past_the_cap_is_dropped_and_the_rest_stored(tmp_path):
     """A decompression bomb: 64 MiB of page in a small gzip body; the cap holds after inflating."""
-    root = tmp_path / "site"
-    root.mkdir()
-    (root / "feed.rss").write_text(FEED.replace("bounce.html", "bomb.html"))
-    body = "The harbour ferry timetable changes on Monday with two extra evening sailings. " * 4
-    (root / "fine.html").write_text(PAGE.format(title="Ferry timetable", body=body))
-    (root / "also.html").write_text(
-        PAGE.format(title="Library", body="The library opens late on Thursdays this winter. " * 5)
-    )
+    root = two_fine_pages_and(tmp_path, "bomb.html")
     page = PAGE.format(title="Bomb", body="").encode() + b" " * (64 * 2**20)
     (root / "bomb.html.gz").write_bytes(gzip.compress(page, compresslevel=9))
     assert (root / "bomb.html.gz").stat().st_size < 2**20  # small on the wire
-    with StaticSite(root) as site:
-        config = write_config(
-            tmp_path, [{"name": "feed", "kind": "feed", "url": site.url + "/feed.rss"}]
-        )
-        result = cli_run("crawl", "--config", str(config))
+    result = crawl_feed(root, tmp_path)
     assert "stored 2" in result.stdout and "failed pages 1: ok" in result.stdout, result.stdout
     assert "exceeded DOWNLOAD_MAXSIZE" in result.stderr  # stopped while inflating
     assert "Bomb" not in (tmp_path / "ls.db").read_bytes().decode("latin-1")

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from types import SimpleNamespace
 
 import pytest
@@ -62,6 +63,20 @@ def test_jobs_repeat_and_a_failing_job_keeps_its_schedule(caplog):
 def test_run_completes_cycles_and_exits_zero_on_sigterm(site, tmp_path):
     sources = [{"name": "main", "kind": "feed", "url": site.url + "/feeds/main.rss", "every": "2s"}]
     config = write_config(tmp_path, sources)
+    with running_service(config) as service:
+        wait_for_runs(service, tmp_path / "ls.db", "match", 2)
+        assert finished_runs(tmp_path / "ls.db", "crawl") >= 2
+        output = stop(service)
+    assert service.returncode == 0, output
+    assert "stopping after the current step" in output
+    db = sqlite3.connect(tmp_path / "ls.db")
+    assert db.execute("select count(*) from items where matched_at is not null").fetchone()[0] >= 3
+    assert db.execute("pragma integrity_check").fetchone()[0] == "ok"
+
+
+@contextmanager
+def running_service(config):
+    """A database with the test brief, and `leaksentry run` on it as a real process."""
     cli_run("init", "--config", str(config))
     cli_run("brief", "add", str(FIXTURES / "briefs" / "tidewater.toml"), "--config", str(config))
     service = subprocess.Popen(
@@ -71,22 +86,25 @@ def test_run_completes_cycles_and_exits_zero_on_sigterm(site, tmp_path):
         text=True,
     )
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and finished_runs(tmp_path / "ls.db", "match") < 2:
-            assert service.poll() is None, service.stdout.read()
-            time.sleep(0.5)
-        assert finished_runs(tmp_path / "ls.db", "crawl") >= 2
-        assert finished_runs(tmp_path / "ls.db", "match") >= 2
-        service.send_signal(signal.SIGTERM)
-        output, _ = service.communicate(timeout=60)
+        yield service
     finally:
         if service.poll() is None:
             service.kill()
-    assert service.returncode == 0, output
-    assert "stopping after the current step" in output
-    db = sqlite3.connect(tmp_path / "ls.db")
-    assert db.execute("select count(*) from items where matched_at is not null").fetchone()[0] >= 3
-    assert db.execute("pragma integrity_check").fetchone()[0] == "ok"
+            service.wait()
+
+
+def wait_for_runs(service, database, job: str, count: int, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while finished_runs(database, job) < count:
+        assert service.poll() is None, service.stdout.read()
+        assert time.monotonic() < deadline, f"fewer than {count} {job} runs in {seconds} s"
+        time.sleep(0.5)
+
+
+def stop(service) -> str:
+    """SIGTERM, as a service manager would; the output of the whole run."""
+    service.send_signal(signal.SIGTERM)
+    return service.communicate(timeout=60)[0]
 
 
 def finished_runs(database, job: str) -> int:
@@ -106,20 +124,9 @@ def test_the_cli_reads_and_writes_while_the_service_runs(site, tmp_path):
     writes; no command fails on a locked database and the store stays consistent."""
     sources = [{"name": "main", "kind": "feed", "url": site.url + "/feeds/main.rss", "every": "1s"}]
     config = write_config(tmp_path, sources)
-    cli_run("init", "--config", str(config))
-    cli_run("brief", "add", str(FIXTURES / "briefs" / "tidewater.toml"), "--config", str(config))
     database = tmp_path / "ls.db"
-    service = subprocess.Popen(
-        [sys.executable, "-m", "leaksentry", "run", "--config", str(config)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and finished_runs(database, "match") < 1:
-            assert service.poll() is None, service.stdout.read()
-            time.sleep(0.5)
+    with running_service(config) as service:
+        wait_for_runs(service, database, "match", 1)
         crawls_at_start = finished_runs(database, "crawl")
         commands = [
             ("brief", "add", str(FIXTURES / "briefs" / "others.jsonl")),  # writes + retro-check
@@ -135,16 +142,8 @@ def test_the_cli_reads_and_writes_while_the_service_runs(site, tmp_path):
             assert done.returncode in (0, 3), f"{command}: {done.stderr}"  # 3: a source unseen
             assert "locked" not in done.stderr
         assert finished_runs(database, "crawl") > crawls_at_start  # crawled meanwhile
-        runs_before = finished_runs(database, "crawl")
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and finished_runs(database, "crawl") <= runs_before:
-            time.sleep(0.5)
-        assert finished_runs(database, "crawl") > runs_before  # and the service goes on
-        service.send_signal(signal.SIGTERM)
-        output, _ = service.communicate(timeout=60)
-    finally:
-        if service.poll() is None:
-            service.kill()
+        wait_for_runs(service, database, "crawl", finished_runs(database, "crawl") + 1)
+        output = stop(service)  # and the service went on crawling
     assert service.returncode == 0, output
     assert "locked" not in output and "Traceback" not in output
     db = sqlite3.connect(database)
