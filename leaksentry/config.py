@@ -45,6 +45,7 @@ TOP_LEVEL_KEYS = {
     "alerts",
     "allow_hosts",
     "channels",
+    "download_timeout",
 }
 SMTP_KEYS = {"host", "port", "security", "user", "password", "sender", "timeout", "recipients"}
 SOURCE_KEYS = {"name", "kind", "url", "every", "enabled", "lookback"}
@@ -95,6 +96,8 @@ class Config:
     channels: dict[str, str] = field(default_factory=dict)
     # hosts with private or loopback addresses the crawler may reach besides the sources' own
     allow_hosts: list[str] = field(default_factory=list)
+    # seconds a request may take before it is abandoned (a hanging site must not stall a crawl)
+    download_timeout: int = 30
 
     def source(self, name: str) -> Source:
         for source in self.sources:
@@ -175,6 +178,7 @@ def _build(file: Path | None, data: dict, base: Path, env) -> Config:
         keep_raw_days=data.get("keep_raw_days", 30),
         min_free_disk_mb=data.get("min_free_disk_mb", 200),
         allow_hosts=list(data.get("allow_hosts", [])),
+        download_timeout=data.get("download_timeout", 30),
         channels=_channels(data.get("channels", {}), where, env),
     )
     routes = (data.get("alerts") or {}).get("channels") or {}
@@ -187,6 +191,8 @@ def _build(file: Path | None, data: dict, base: Path, env) -> Config:
             )
     if not isinstance(config.keep_raw_days, int) or config.keep_raw_days < 0:
         raise ConfigError(f"{where}: 'keep_raw_days' must be a whole number of days (0 or more)")
+    if not isinstance(config.download_timeout, int) or not 1 <= config.download_timeout <= 600:
+        raise ConfigError(f"{where}: 'download_timeout' must be whole seconds from 1 to 600")
     if not isinstance(config.min_free_disk_mb, int) or config.min_free_disk_mb < 0:
         raise ConfigError(f"{where}: 'min_free_disk_mb' must be a whole number of MiB (0 or more)")
     if not isinstance(data.get("matcher", {}), dict):

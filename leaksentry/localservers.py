@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import mimetypes
 import socket
+import sys
 import threading
 import time
 from email import message_from_bytes, policy
@@ -87,6 +88,14 @@ class _Once:
         pass
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hung up (a crawler at its time-out) is not an error worth a traceback."""
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            super().handle_error(request, client_address)
+
+
 class StaticSite:
     """Serve a folder at http://127.0.0.1:<port>/ until stopped (also a context manager)."""
 
@@ -95,7 +104,7 @@ class StaticSite:
     ):
         self.root = Path(root).resolve()
         handler = type("Handler", (_SiteHandler,), {"delay": delay})
-        self.server = ThreadingHTTPServer((host, port), partial(handler, directory=str(self.root)))
+        self.server = _QuietServer((host, port), partial(handler, directory=str(self.root)))
         self.server.requests = []
         self.server.user_agents = set()
         self.url = f"http://{host}:{self.server.server_address[1]}"

@@ -26,6 +26,7 @@ def crawl_settings(config: Config, log_level: str = "INFO") -> Settings:
     settings = Settings()
     settings.setmodule(project_settings, priority="project")
     settings.set("LEAKSENTRY_DATABASE", str(config.database), priority="project")
+    settings.set("DOWNLOAD_TIMEOUT", config.download_timeout, priority="project")
     named = {urlsplit(source.url).hostname for source in config.sources}
     settings.set("LEAKSENTRY_ALLOW_HOSTS", sorted(named | set(config.allow_hosts)), "project")
     settings.set("LOG_LEVEL", log_level, priority="cmdline")

@@ -2,6 +2,7 @@
 
 import gzip
 import json
+import time
 
 from leaksentry.localservers import StaticSite
 
@@ -148,3 +149,21 @@ def test_a_compressed_page_that_inflates_past_the_cap_is_dropped_and_the_rest_st
     assert "stored 2" in result.stdout and "failed pages 1: ok" in result.stdout, result.stdout
     assert "exceeded DOWNLOAD_MAXSIZE" in result.stderr  # stopped while inflating
     assert "Bomb" not in (tmp_path / "ls.db").read_bytes().decode("latin-1")
+
+
+def test_a_site_that_does_not_answer_in_time_is_a_source_error_and_others_are_stored(tmp_path):
+    root = two_fine_pages_and(tmp_path, "also.html")
+    with StaticSite(root, delay=4) as slow, StaticSite(root) as quick:
+        sources = [
+            {"name": "slow", "kind": "feed", "url": slow.url + "/feed.rss"},
+            {"name": "quick", "kind": "feed", "url": quick.url + "/feed.rss"},
+        ]
+        config = write_config(tmp_path, sources, download_timeout=1)
+        started = time.monotonic()
+        result = cli_run("crawl", "--config", str(config))
+        took = time.monotonic() - started
+    assert "crawl quick: stored 2" in result.stdout, result.stdout
+    assert (
+        "crawl slow: stored 0" in result.stdout and "took longer than 1.0 seconds" in result.stdout
+    )
+    assert took < 30  # abandoned at the time-out, not waited out
