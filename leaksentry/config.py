@@ -47,7 +47,17 @@ TOP_LEVEL_KEYS = {
     "channels",
     "download_timeout",
 }
-SMTP_KEYS = {"host", "port", "security", "user", "password", "sender", "timeout", "recipients"}
+SMTP_KEYS = {
+    "host",
+    "port",
+    "security",
+    "user",
+    "password",
+    "sender",
+    "timeout",
+    "recipients",
+    "ca_file",
+}
 SOURCE_KEYS = {"name", "kind", "url", "every", "enabled", "lookback"}
 SMTP_SECURITY = ("none", "starttls", "ssl")
 _INTERVAL = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
@@ -64,6 +74,9 @@ class SmtpSettings:
     sender: str = "leaksentry@localhost"
     timeout: float = 30.0
     recipients: list[str] = field(default_factory=list)  # default recipients, beside each brief's
+    # PEM bundle of the CA(s) that sign the relay's certificate, trusted instead of the system's
+    # (an internal relay); the certificate and its host name are always checked
+    ca_file: str | None = None
 
 
 @dataclass
@@ -181,6 +194,10 @@ def _build(file: Path | None, data: dict, base: Path, env) -> Config:
         download_timeout=data.get("download_timeout", 30),
         channels=_channels(data.get("channels", {}), where, env),
     )
+    if config.smtp.ca_file:
+        config.smtp.ca_file = str(resolve(config.smtp.ca_file, ""))
+        if not Path(config.smtp.ca_file).is_file():
+            raise ConfigError(f"{where}: [smtp] ca_file {config.smtp.ca_file} not found")
     routes = (data.get("alerts") or {}).get("channels") or {}
     for brief_id, names in routes.items():
         unknown = set(names) - set(config.channels)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import mimetypes
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -144,14 +145,21 @@ class MailCatcher:
         host: str = "127.0.0.1",
         port: int = 0,
         delay: float = 0.0,
+        starttls: ssl.SSLContext | None = None,
+        implicit_tls: ssl.SSLContext | None = None,
     ):
+        """`starttls`: offer STARTTLS with this context and refuse mail before it;
+        `implicit_tls`: TLS from the first byte (port 465 style)."""
         self.delay = delay  # seconds before accepting each message: a slow server
         from aiosmtpd.controller import Controller
 
         self.out_dir = Path(out_dir) if out_dir else None
         self.messages: list[EmailMessage] = []
         self.host, self.port = host, port or free_port(host)
-        self._controller = Controller(self, hostname=host, port=self.port)
+        tls = {"tls_context": starttls, "require_starttls": True} if starttls else {}
+        self._controller = Controller(
+            self, hostname=host, port=self.port, ssl_context=implicit_tls, **tls
+        )
 
     async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
         if self.delay:

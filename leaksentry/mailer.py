@@ -39,13 +39,11 @@ class Mailer:
         s = self.settings
         try:
             if s.security == "ssl":
-                self._smtp = smtplib.SMTP_SSL(
-                    s.host, s.port, timeout=s.timeout, context=ssl.create_default_context()
-                )
+                self._smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=_tls(s))
             else:
                 self._smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
                 if s.security == "starttls":
-                    self._smtp.starttls(context=ssl.create_default_context())
+                    self._smtp.starttls(context=_tls(s))
             if s.user:
                 self._smtp.login(s.user, s.password or "")
         except (OSError, smtplib.SMTPException) as exc:
@@ -77,6 +75,11 @@ class Mailer:
             except (OSError, smtplib.SMTPException):
                 self._smtp.close()
             self._smtp = None
+
+
+def _tls(settings: SmtpSettings) -> ssl.SSLContext:
+    """Certificate and host name checked; against `ca_file` when set, else the system's CAs."""
+    return ssl.create_default_context(cafile=settings.ca_file)
 
 
 def _reason(exc: Exception) -> str:
