@@ -524,6 +524,32 @@ def sources_status(config_path):
 
 
 @cli.command()
+@config_option
+def health(config_path):
+    """Can leaksentry see leaks right now? Disk, sources, the service's last runs, mail, briefs.
+
+    Exit status 0 when nothing needs a person, 3 when something does (for cron or a monitoring
+    system), each problem on its own line.
+
+    Example: leaksentry health || mail -s "leaksentry needs a look" ops@example.org
+    """
+    from leaksentry import health as checks
+
+    config = load_config(config_path)
+    with open_store(config) as store:
+        report = checks.check(config, store)
+    for topic, text in report.lines:
+        click.echo(f"{topic:<8} {text}")
+    if report.ok:
+        click.echo("health: ok")
+        return
+    click.echo(f"health: {len(report.problems)} problem(s)")
+    for problem in report.problems:
+        click.echo(f"  - {problem}")
+    sys.exit(3)
+
+
+@cli.command()
 @click.option(
     "--briefs",
     "briefs_paths",

@@ -484,6 +484,13 @@ class Store:
             run_id, {"finished_at": now(), "status": status, "count": count, "error": error}
         )
 
+    def last_finished_run(self, job: str) -> dict | None:
+        query = (
+            "select * from runs where job = ? and finished_at is not null order by id desc limit 1"
+        )
+        rows = list(self.db.query(query, [job]))
+        return rows[0] if rows else None
+
     def _exists(self, sql: str, *params) -> bool:
         return self.db.execute(sql, list(params)).fetchone() is not None
 

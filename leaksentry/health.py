@@ -1,0 +1,113 @@
+"""Is leaksentry itself able to see leaks right now? One report for people and for monitoring.
+
+An unattended watcher that silently stopped watching is worse than none: the organisation
+believes it would be told. `leaksentry health` answers from what the running service leaves
+behind (runs, sources, outbox) and the disk, and exits 3 when something needs a person, so a
+monitoring system (cron, Nagios, systemd) can page someone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from leaksentry import diskspace
+from leaksentry.config import Config
+from leaksentry.coverage import source_health
+from leaksentry.records import parse_iso_datetime
+from leaksentry.store import Store
+
+IDLE_AFTER_INTERVALS = 3  # no crawl finished for this many of the shortest interval: not running
+
+
+@dataclass
+class Health:
+    lines: list[tuple[str, str]] = field(default_factory=list)  # (topic, what is true now)
+    problems: list[str] = field(default_factory=list)  # what needs a person
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check(config: Config, store: Store, now: datetime | None = None) -> Health:
+    now = now or datetime.now(UTC)
+    health = Health()
+    _disk(config, health)
+    _sources(config, store, now, health)
+    _service(config, store, now, health)
+    _mail(store, health)
+    _briefs(store, health)
+    return health
+
+
+def _disk(config: Config, health: Health) -> None:
+    space = diskspace.measure(config)
+    if space.low:
+        health.lines.append(("disk", diskspace.paused_message(space)))
+        health.problems.append("disk nearly full: crawling is paused")
+    else:
+        health.lines.append(("disk", f"ok: {space.describe()}"))
+
+
+def _sources(config: Config, store: Store, now: datetime, health: Health) -> None:
+    report = [h for h in source_health(config, store, now) if h.health != "disabled"]
+    unseen = [h for h in report if h.health != "ok"]
+    if not report:
+        health.lines.append(("sources", "none enabled: nothing is being watched"))
+        health.problems.append("no source enabled")
+        return
+    text = f"{len(report) - len(unseen)} of {len(report)} read"
+    if unseen:
+        text += "; not read: " + ", ".join(f"{h.name} ({h.health})" for h in unseen)
+        health.problems.append(f"{len(unseen)} source(s) not read")
+    health.lines.append(("sources", text))
+
+
+def _service(config: Config, store: Store, now: datetime, health: Health) -> None:
+    last = {job: store.last_finished_run(job) for job in ("crawl", "match", "send")}
+    text = "; ".join(
+        f"last {job} {_ago(row['finished_at'], now) if row else 'never'}"
+        for job, row in last.items()
+    )
+    health.lines.append(("service", text))
+    intervals = [s.every for s in config.sources if s.enabled]
+    crawled = parse_iso_datetime(last["crawl"]["finished_at"]) if last["crawl"] else None
+    if intervals and crawled is None:
+        health.problems.append("never crawled: is `leaksentry run` running?")
+    elif intervals and (now - crawled).total_seconds() > IDLE_AFTER_INTERVALS * min(intervals):
+        health.problems.append(
+            f"no crawl for {_span((now - crawled).total_seconds())}: "
+            "is `leaksentry run` running (or the disk nearly full)?"
+        )
+
+
+def _mail(store: Store, health: Health) -> None:
+    queued, failed = store.message_rows("queued"), store.message_rows("failed")
+    text = f"{len(queued)} queued, {len(failed)} failed"
+    stuck = [row for row in queued if row.get("last_error")]
+    if stuck:
+        text += f"; last problem: {stuck[-1]['last_error']}"
+        health.problems.append(f"{len(stuck)} mail(s) waiting on a delivery problem")
+    if failed:
+        health.problems.append(f"{len(failed)} mail(s) failed: see `leaksentry alerts`")
+    health.lines.append(("mail", text))
+
+
+def _briefs(store: Store, health: Health) -> None:
+    active = store.brief_rows("active")
+    open_alerts = store.alert_rows("open")
+    health.lines.append(("briefs", f"{len(active)} active; {len(open_alerts)} open alert(s)"))
+    if not active:
+        health.problems.append("no active brief: nothing to compare with")
+
+
+def _ago(stamp: str, now: datetime) -> str:
+    return f"{stamp} ({_span((now - parse_iso_datetime(stamp)).total_seconds())} ago)"
+
+
+def _span(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)} {unit}"
+    return f"{int(seconds)} s"
