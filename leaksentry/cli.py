@@ -523,6 +523,26 @@ def sources_status(config_path):
         sys.exit(3)
 
 
+@cli.command("backup")
+@click.argument("out", type=click.Path(dir_okay=False))
+@config_option
+def backup_command(out, config_path):
+    """Copy the database to OUT, consistently, while the service runs (briefs stay sealed).
+
+    The key is not in the copy: keep it apart from the backups. To restore, stop the service
+    and put the copy in place of the database; it opens with the key of the day it was made.
+
+    Example: leaksentry backup /srv/backups/leaksentry-2026-11-28.db
+    """
+    from leaksentry.backup import backup
+
+    report = backup(load_config(config_path), out)
+    click.echo(
+        f"backup: {report.path} ({report.size / 2**20:.1f} MiB, {report.items} items, "
+        f"{report.briefs} sealed briefs); the key is not in it"
+    )
+
+
 @cli.command()
 @config_option
 def health(config_path):
