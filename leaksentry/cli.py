@@ -298,13 +298,17 @@ def run(verbose, config_path):
 
     Example: leaksentry run --config /etc/leaksentry/leaksentry.toml
     """
+    from logging.handlers import WatchedFileHandler
+
     import scheduler
 
     config = load_config(config_path)
+    # WatchedFileHandler reopens the file when logrotate (or a person) moves it away
+    handlers = [WatchedFileHandler(config.log_file)] if config.log_file else None
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        filename=config.log_file,
+        handlers=handlers,
     )
     logging.getLogger("apscheduler").setLevel(logging.INFO if verbose else logging.WARNING)
     if not verbose:  # scheduler.py logs one line per failed job; the traceback only when verbose

@@ -61,14 +61,20 @@ def test_jobs_repeat_and_a_failing_job_keeps_its_schedule(caplog):
 
 @pytest.mark.slow
 def test_run_completes_cycles_and_exits_zero_on_sigterm(site, tmp_path):
+    """Also: the log file is reopened after logrotate moves it (WatchedFileHandler)."""
     sources = [{"name": "main", "kind": "feed", "url": site.url + "/feeds/main.rss", "every": "2s"}]
-    config = write_config(tmp_path, sources)
+    config = write_config(tmp_path, sources, log_file="ls.log")
+    log, rotated = tmp_path / "ls.log", tmp_path / "ls.log.1"
     with running_service(config) as service:
+        wait_for_runs(service, tmp_path / "ls.db", "match", 1)
+        log.rename(rotated)  # what logrotate does (without copytruncate)
         wait_for_runs(service, tmp_path / "ls.db", "match", 2)
         assert finished_runs(tmp_path / "ls.db", "crawl") >= 2
         output = stop(service)
     assert service.returncode == 0, output
-    assert "stopping after the current step" in output
+    assert "leaksentry running" in rotated.read_text()
+    assert "match: items" in log.read_text()  # a new file, written after the move
+    assert "stopping after the current step" in log.read_text()
     db = sqlite3.connect(tmp_path / "ls.db")
     assert db.execute("select count(*) from items where matched_at is not null").fetchone()[0] >= 3
     assert db.execute("pragma integrity_check").fetchone()[0] == "ok"
