@@ -4,6 +4,10 @@ unless the host is named in the sources configuration or in ``allow_hosts``.
 A hostile feed or page cannot point the crawler at the machine's own services or the internal
 network. Redirects are new requests and pass through here again, so a redirect to a refused
 address is refused too. Host names are resolved, and every address they resolve to is checked.
+
+The address checked is the address used: it is pinned in Scrapy's DNS cache, which the
+download's resolver reads first, so a name that answers a public address to the check and a
+private one a moment later (DNS rebinding) still reaches only the public one.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import logging
 import socket
 
 from scrapy.exceptions import IgnoreRequest
+from scrapy.resolver import dnscache
 from scrapy.utils.httpobj import urlparse_cached
 
 log = logging.getLogger(__name__)
@@ -60,4 +65,10 @@ class AddressGuardMiddleware:
             infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
         except (socket.gaierror, UnicodeError):
             return True  # unresolvable: the download fails on its own, nothing is reached
-        return all(is_public(info[4][0].split("%")[0]) for info in infos)
+        addresses = [info[4][0].split("%")[0] for info in infos]
+        if not all(is_public(address) for address in addresses):
+            return False
+        ipv4 = [a for a in addresses if ipaddress.ip_address(a).version == 4]
+        if ipv4:  # Scrapy's default resolver is IPv4: pin what was checked
+            dnscache[host] = ipv4[0]
+        return True

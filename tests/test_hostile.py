@@ -2,9 +2,16 @@
 
 import gzip
 import json
+import socket
 import time
 
+import pytest
+from scrapy import Request
+from scrapy.exceptions import IgnoreRequest
+from scrapy.utils.test import get_crawler
+
 from leaksentry.localservers import StaticSite
+from spiders.guard import AddressGuardMiddleware
 
 from conftest import cli_run, write_config
 
@@ -167,3 +174,62 @@ def test_a_site_that_does_not_answer_in_time_is_a_source_error_and_others_are_st
         "crawl slow: stored 0" in result.stdout and "took longer than 1.0 seconds" in result.stdout
     )
     assert took < 30  # abandoned at the time-out, not waited out
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://10.1.2.3/feed",
+        "http://172.16.0.1/",
+        "http://192.168.1.1/admin",
+        "http://169.254.169.254/latest/meta-data/",  # cloud metadata
+        "http://100.64.0.1/",  # carrier-grade NAT
+        "http://0.0.0.0:8450/",
+        "http://[::1]/",
+        "http://[fe80::1]/",
+        "http://[fc00::1]/",
+        "http://[::ffff:127.0.0.1]/",  # loopback spelled as IPv6
+        "http://2130706433/",  # 127.0.0.1 as one number
+        "http://localhost:8450/audit",
+        "http://224.0.0.1/",  # multicast
+    ],
+)
+def test_every_kind_of_non_public_address_is_refused(url):
+    guard = AddressGuardMiddleware.from_crawler(get_crawler(settings_dict={}))
+    with pytest.raises(IgnoreRequest, match="refused non-public address"):
+        guard.process_request(Request(url))
+    assert guard.stats.get_value("leaksentry/refused_addresses") == 1
+
+
+@pytest.mark.parametrize("url", ["http://93.184.216.34/news", "http://[2001:4860:4860::8888]/"])
+def test_public_addresses_pass_and_named_internal_hosts_pass(url):
+    guard = AddressGuardMiddleware.from_crawler(get_crawler(settings_dict={}))
+    assert guard.process_request(Request(url)) is None
+    named = get_crawler(settings_dict={"LEAKSENTRY_ALLOW_HOSTS": ["10.1.2.3"]})
+    assert (
+        AddressGuardMiddleware.from_crawler(named).process_request(Request("http://10.1.2.3/feed"))
+        is None
+    )
+
+
+def test_the_checked_address_is_the_one_used_dns_rebinding(monkeypatch):
+    """A name that answers public to the check and loopback afterwards. The DNS answers are
+    simulated (no DNS server runs here); the resolver is Scrapy's own, as in a crawl."""
+    from scrapy.resolver import CachingThreadedResolver, dnscache
+    from twisted.internet import reactor
+
+    answers = iter(["93.184.216.34", "127.0.0.1", "127.0.0.1"])
+
+    def rebinding_getaddrinfo(host, *args, **kwargs):
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers), 0))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding_getaddrinfo)
+    monkeypatch.setattr(socket, "gethostbyname", lambda host: next(answers))
+    dnscache.pop("rebind.example", None)
+    guard = AddressGuardMiddleware.from_crawler(get_crawler(settings_dict={}))
+    assert guard.process_request(Request("http://rebind.example/feed")) is None
+    resolver = CachingThreadedResolver(reactor, cache_size=100, timeout=5)
+    resolved = []
+    resolver.getHostByName("rebind.example").addCallback(resolved.append)
+    assert resolved == ["93.184.216.34"]  # from the pin: the second answer is never asked
+    dnscache.pop("rebind.example", None)
