@@ -9,6 +9,7 @@ paths: ``LEAKSENTRY_KEY`` (the key itself), ``LEAKSENTRY_SMTP_USER``,
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -247,7 +248,22 @@ def _smtp(table, where: str, env) -> SmtpSettings:
         )
     if not isinstance(smtp.recipients, list):
         raise ConfigError(f"{where}: [smtp] recipients must be a list of email addresses")
+    if smtp.user and smtp.security == "none" and not _is_loopback(smtp.host):
+        raise ConfigError(
+            f"{where}: [smtp] a user and password with security = \"none\" would cross the "
+            f"network to {smtp.host} in clear; set security = \"starttls\" or \"ssl\""
+        )
     return smtp
+
+
+def _is_loopback(host: str) -> bool:
+    """A relay on this machine: nothing crosses a network."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _channels(table, where: str, env) -> dict[str, str]:

@@ -108,3 +108,25 @@ def test_duplicate_source_names_are_refused(tmp_path):
 @pytest.mark.parametrize("text, seconds", [("10m", 600), ("30s", 30), ("2h", 7200), ("45", 45)])
 def test_intervals(text, seconds):
     assert parse_interval(text, "here") == seconds
+
+
+@pytest.mark.parametrize(
+    ("host", "security", "refused"),
+    [
+        ("mail.example.org", "none", True),
+        ("mail.example.org", "starttls", False),
+        ("mail.example.org", "ssl", False),
+        ("127.0.0.1", "none", False),  # a relay on this machine: nothing crosses a network
+        ("localhost", "none", False),
+    ],
+)
+def test_a_password_never_crosses_the_network_in_clear(tmp_path, host, security, refused):
+    path = tmp_path / "leaksentry.toml"
+    path.write_text(
+        f'[smtp]\nhost = "{host}"\nsecurity = "{security}"\nuser = "ls"\npassword = "pw"\n'
+    )
+    if refused:
+        with pytest.raises(ConfigError, match="in clear; set security"):
+            load_config(path, env={})
+    else:
+        assert load_config(path, env={}).smtp.user == "ls"
