@@ -250,8 +250,8 @@ def _smtp(table, where: str, env) -> SmtpSettings:
         raise ConfigError(f"{where}: [smtp] recipients must be a list of email addresses")
     if smtp.user and smtp.security == "none" and not _is_loopback(smtp.host):
         raise ConfigError(
-            f"{where}: [smtp] a user and password with security = \"none\" would cross the "
-            f"network to {smtp.host} in clear; set security = \"starttls\" or \"ssl\""
+            f'{where}: [smtp] a user and password with security = "none" would cross the '
+            f'network to {smtp.host} in clear; set security = "starttls" or "ssl"'
         )
     return smtp
 

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 
@@ -53,6 +54,7 @@ def crawl(
     store: Store,
     should_stop=lambda: False,
     log_level: str = "WARNING",
+    log_file: Path | None = None,
 ) -> StepReport:
     """Crawl the given sources once, in a child process (a fresh Twisted reactor each time).
 
@@ -69,6 +71,8 @@ def crawl(
         return report
     run_id = store.start_run("crawl", ",".join(s.name for s in sources))
     command = [sys.executable, "-m", "spiders.crawl", "--log-level", log_level]
+    if log_file:
+        command += ["--log-file", str(log_file)]
     if config.path:
         command += ["--config", str(config.path)]
     for source in sources:

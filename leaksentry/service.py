@@ -67,7 +67,9 @@ class Service:
     def crawl_source(self, name: str) -> None:
         source = self.config.source(name)
         with Store(self.config.database) as store:
-            report = jobs.crawl(self.config, [source], store, self.stopping.is_set)
+            report = jobs.crawl(
+                self.config, [source], store, self.stopping.is_set, log_file=self.config.log_file
+            )
         for error in report.errors:
             log.error("crawl %s: %s", name, error)
         if not report.counts.get("paused"):

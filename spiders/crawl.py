@@ -33,9 +33,14 @@ def crawl_settings(config: Config, log_level: str = "INFO") -> Settings:
     return settings
 
 
-def run_sources(config: Config, sources: list[Source], log_level: str = "INFO") -> dict:
+def run_sources(
+    config: Config, sources: list[Source], log_level: str = "INFO", log_file: str | None = None
+) -> dict:
     """Crawl every given source concurrently in one reactor; return results per source."""
-    process = CrawlerProcess(crawl_settings(config, log_level))
+    settings = crawl_settings(config, log_level)
+    if log_file:  # the service's log file: one place to read what happened
+        settings.set("LOG_FILE", log_file, priority="cmdline")
+    process = CrawlerProcess(settings)
     crawlers = {}
     with Store(config.database) as store:
         states = {source.name: store.source_state(source.name) for source in sources}
@@ -115,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", help="leaksentry TOML configuration")
     parser.add_argument("--source", action="append", default=[], help="source name (repeatable)")
     parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--log-file", help="append the crawl's log here (default: stderr)")
     args = parser.parse_args(argv)
     try:
         config = load_config(args.config)
@@ -123,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     except LeaksentryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    results = run_sources(config, sources, args.log_level) if sources else {}
+    results = run_sources(config, sources, args.log_level, args.log_file) if sources else {}
     logging.shutdown()
     print(json.dumps({"sources": results}), flush=True)
     return 0

@@ -75,6 +75,8 @@ def test_run_completes_cycles_and_exits_zero_on_sigterm(site, tmp_path):
     assert "leaksentry running" in rotated.read_text()
     assert "match: items" in log.read_text()  # a new file, written after the move
     assert "stopping after the current step" in log.read_text()
+    crawl_lines = rotated.read_text() + log.read_text()
+    assert "entry 5: no link; skipped" in crawl_lines  # the crawl process logs there too
     db = sqlite3.connect(tmp_path / "ls.db")
     assert db.execute("select count(*) from items where matched_at is not null").fetchone()[0] >= 3
     assert db.execute("pragma integrity_check").fetchone()[0] == "ok"
