@@ -206,6 +206,8 @@ def test_pages_show_the_story_but_never_sealed_text(client, world):
     )
     assert "T-DOCK" in texts["/briefs"] and "2026-11-06" in texts["/briefs"]
     assert "city-feed" in texts["/coverage"] and "never crawled" in texts["/coverage"]
+    assert "1 source(s) not read" in texts["/coverage"]  # what `leaksentry health` says
+    assert "MiB free" in texts["/coverage"] and "active;" in texts["/coverage"]
     assert "names the gate" in texts["/audit"]
     for detail in BRIEF.details:  # no detail's wording, not even a short one
         assert detail not in "\n".join(texts.values())
@@ -393,6 +395,8 @@ def test_operator_sees_and_acts_on_only_the_briefs_granted(client, world):
     briefs = client.get("/briefs").get_data(as_text=True)
     assert "T-DOCK" in briefs and "AMBER KESTREL" in briefs
     assert "T-LIB" not in briefs and "QUIET ORCHARD" not in briefs
+    coverage = client.get("/coverage").get_data(as_text=True)
+    assert "MiB free" in coverage and "active;" not in coverage  # no count of all briefs
 
     # ana (every brief) sees both, as before
     logout(client)

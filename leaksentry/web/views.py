@@ -125,10 +125,17 @@ def briefs():
 
 @bp.route("/coverage")
 def coverage():
+    """Sources, and above them what `leaksentry health` says (the brief count only to
+    operators with every brief: it tells how many operations are planned)."""
+    from leaksentry import health as checks
     from leaksentry.coverage import source_health
 
     report = source_health(context().config, get_store())
-    return render_template("coverage.html", sources=report)
+    status = checks.check(context().config, get_store())
+    if not allowed_briefs(g.operator).every:
+        status.lines = [(topic, text) for topic, text in status.lines if topic != "briefs"]
+        status.problems = [p for p in status.problems if "brief" not in p]
+    return render_template("coverage.html", sources=report, health=status)
 
 
 @bp.route("/audit")
