@@ -103,7 +103,8 @@ def crawl(
 
 def _run_child(command: list[str], should_stop) -> tuple[str, int]:
     """Run the crawl process; stop it on request or after CRAWL_TIMEOUT_SECONDS."""
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=os.environ.copy())
+    env = os.environ | {"LEAKSENTRY_CRAWL_PARENT": str(os.getpid())}  # see spiders.crawl
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
     waited = 0.0
     while True:
         try:

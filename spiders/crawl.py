@@ -7,8 +7,11 @@ store (last success, last error, items stored), so "no alert" can be told from "
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import logging
+import os
+import signal
 import sys
 from urllib.parse import urlsplit
 
@@ -115,7 +118,26 @@ def source_result(stats: dict) -> dict:
     }
 
 
+PARENT_ENV = "LEAKSENTRY_CRAWL_PARENT"
+
+
+def die_with_parent() -> None:
+    """Linux: SIGTERM this crawl when the leaksentry process that started it dies, even by
+    SIGKILL, so no orphaned crawl runs on beside a restarted service (Scrapy stops cleanly on
+    SIGTERM). The parent passes its pid; one already gone means stop now."""
+    parent = os.environ.get(PARENT_ENV)
+    if not parent or not sys.platform.startswith("linux"):
+        return
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != int(parent):
+        sys.exit(3)
+
+
+PR_SET_PDEATHSIG = 1
+
+
 def main(argv: list[str] | None = None) -> int:
+    die_with_parent()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--config", help="leaksentry TOML configuration")
     parser.add_argument("--source", action="append", default=[], help="source name (repeatable)")

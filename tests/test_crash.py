@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from test_alerts import World, item
@@ -171,3 +172,67 @@ def test_sending_killed_half_way_sends_each_mail_once(tmp_path):
     # Message-ID (mail clients show it once); no message is ever sent under two identities.
     assert sum(n - 1 for n in received.values()) <= 1
     assert [row["state"] for row in World.rows(tmp_path)] == ["sent"] * 10
+
+
+def crawl_processes(config) -> list[int]:
+    """Pids of crawl processes started for this configuration (from /proc)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        try:
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            continue
+        if b"spiders.crawl" in cmdline and str(config).encode() in cmdline:
+            pids.append(int(entry))
+    return pids
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc; prctl is Linux")
+def test_service_killed_mid_crawl_leaves_no_orphan_and_resumes_without_loss(tmp_path):
+    """SIGKILL to `leaksentry run` alone (as the OOM killer or `kill -9 PID` would do, not its
+    process group): its crawl process stops too, and the restarted service collects the rest."""
+    make_site(tmp_path / "site")
+    with StaticSite(tmp_path / "site", delay=0.3) as site:
+        sources = [{"name": "parish", "kind": "feed", "url": site.url + "/feed.rss", "every": "1m"}]
+        config = write_config(tmp_path, sources)
+        cli_run("init", "--config", str(config))
+        database = tmp_path / "ls.db"
+        command = [sys.executable, "-m", "leaksentry", "run", "--config", str(config)]
+        service = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 120
+            while count(database, "select count(*) from items") < 3:
+                assert service.poll() is None and time.monotonic() < deadline
+                time.sleep(0.05)
+            (crawler,) = crawl_processes(config)
+            service.kill()
+            service.wait()
+            deadline = time.monotonic() + 30
+            while crawl_processes(config):
+                assert time.monotonic() < deadline, "the crawl outlived the killed service"
+                time.sleep(0.1)
+            killed_at = count(database, "select count(*) from items")
+            assert killed_at < ARTICLES, "the crawl was not interrupted"
+            service = subprocess.Popen(
+                command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            deadline = time.monotonic() + 180
+            while (
+                count(database, "select count(*) from items where matched_at is not null")
+                < ARTICLES
+            ):
+                assert service.poll() is None and time.monotonic() < deadline
+                time.sleep(0.2)
+            service.send_signal(signal.SIGTERM)
+            assert service.wait(timeout=60) == 0
+        finally:
+            if service.poll() is None:
+                service.kill()
+    assert crawler not in crawl_processes(config)
+    assert count(database, "select count(*) from items") == ARTICLES  # each once
+    assert count(database, "select count(distinct canonical_url) from items") == ARTICLES
+    assert (
+        count(database, "select count(*) from pragma_integrity_check where integrity_check != 'ok'")
+        == 0
+    )
