@@ -232,3 +232,26 @@ def test_free_disk_floor_must_be_a_whole_number(tmp_path):
     assert done.returncode == 1
     assert "'min_free_disk_mb' must be a whole number of MiB" in done.stderr
     assert os.path.exists(tmp_path / "leaksentry.toml")
+
+
+def test_service_steps_on_a_full_disk_say_so_and_return(small_disk, caplog):
+    """The scheduler's jobs meet a full disk: one clear log line each, no exception, so the
+    scheduler keeps its timetable; the database is intact once space is back."""
+    config_path = write_config(small_disk, [], min_free_disk_mb=0)
+    cli_run("init", "--config", str(config_path))
+    ballast = fill(small_disk, leave=0)
+    service = Service(load_config(config_path))
+    with caplog.at_level("ERROR", logger="leaksentry.service"):
+        service.process()  # opening the store already fails: no model needed to get there
+        service.retry_mail()
+    messages = [r.getMessage() for r in caplog.records]
+    assert [m.split(":")[0] for m in messages] == ["process", "retry_mail"]
+    assert all("the disk is full" in m and "runs again at its next time" in m for m in messages)
+    ballast.unlink()
+    assert (
+        query(
+            small_disk / "ls.db",
+            "select count(*) from pragma_integrity_check where integrity_check != 'ok'",
+        )
+        == 0
+    )
