@@ -552,3 +552,28 @@ def test_logins_refusals_throttling_and_logouts_are_audited(client, world):
     log = client.get("/audit").get_data(as_text=True)
     for action in ("login refused", "login throttled", "logout", "<td>login</td>"):
         assert action in log
+
+
+def test_a_login_spray_cannot_grow_the_audit_log_without_bound(world, caplog):
+    """Made-up names and a throttled name hammered: rows stop at the budget, one row says so,
+    the service log still counts every attempt, and real logins are still audited."""
+    from leaksentry.web.throttle import AuditBudget
+
+    app = create_app(world.config)
+    app.extensions["leaksentry"].failed_login_rows = AuditBudget(limit=5)
+    client = app.test_client()
+    with caplog.at_level("WARNING", logger="leaksentry.web"):
+        for n in range(8):
+            assert login(client, f"spray{n}", "guess").status_code == 401
+        for _ in range(12):  # ten refusals lock the name; then throttled, at no cost to retry
+            login(client, "zed", "guess")
+    assert login(client).status_code == 302
+    with world.store() as store:
+        actions = [r["action"] for r in reversed(store.audit_rows(limit=1000))]
+    assert actions == [
+        "operator added",
+        *["login refused"] * 5,
+        "failed logins not recorded",
+        "login",
+    ]
+    assert len([r for r in caplog.records if "login" in r.getMessage()]) == 20

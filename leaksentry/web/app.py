@@ -20,7 +20,7 @@ from leaksentry.store import Store
 from leaksentry.vault import Vault, load_key, open_vault
 from leaksentry.web.keys import derive
 from leaksentry.web.links import DEFAULT_LINK_DAYS
-from leaksentry.web.throttle import Throttle
+from leaksentry.web.throttle import AuditBudget, Throttle
 
 SESSION_HOURS = 12
 MAX_FORM_BYTES = 64 * 1024
@@ -44,6 +44,7 @@ class WebContext:
     vault_key: bytes
     link_days: float
     throttle: Throttle = field(default_factory=Throttle)
+    failed_login_rows: AuditBudget = field(default_factory=AuditBudget)
 
     @property
     def vault(self) -> Vault:

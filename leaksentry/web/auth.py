@@ -13,6 +13,7 @@ the database on every request, so a revocation holds at the operator's next clic
 from __future__ import annotations
 
 import hmac
+import logging
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
@@ -23,6 +24,7 @@ from leaksentry.web.links import check_link
 from leaksentry.web.operators import NO_BRIEFS, Rights, operator_rights
 
 bp = Blueprint("auth", __name__)
+log = logging.getLogger("leaksentry.web")
 PUBLIC_ENDPOINTS = {"auth.login", "static"}
 AUDIT_NAME_CHARS = 64
 
@@ -98,14 +100,14 @@ def login():
     throttle = context().throttle
     store = get_store()
     if throttle.blocked(name):
-        store.record_audit("login throttled", _typed(name))
+        _audit_failed_login(store, "login throttled", name)
         flash("Too many failed logins. Wait a few minutes and try again.")
         return render_template("login.html", next=target, name=name), 429
     row = store.operator_row(name) if name else None
     ok, new_hash = passwords.verify(row["password_hash"] if row else None, password)
     if not ok:
         throttle.fail(name)
-        store.record_audit("login refused", _typed(name))
+        _audit_failed_login(store, "login refused", name)
         flash("Wrong name or password.")
         return render_template("login.html", next=target, name=name), 401
     throttle.clear(name)
@@ -116,6 +118,22 @@ def login():
     session.permanent = True
     session["operator"], session["nonce"] = name, row["session_nonce"]
     return redirect(target)
+
+
+def _audit_failed_login(store, action: str, name: str) -> None:
+    """A failed login in the audit log, within the budget (see throttle.AuditBudget)."""
+    budget = context().failed_login_rows
+    verdict = budget.take()
+    if verdict == "record":
+        store.record_audit(action, _typed(name))
+    elif verdict == "note":
+        minutes = int(budget.window // 60)
+        store.record_audit(
+            "failed logins not recorded",
+            "-",
+            note=f"over {budget.limit} in {minutes} min; the next ones only in the service log",
+        )
+    log.warning("%s: %r", action, _typed(name))
 
 
 @bp.route("/logout", methods=["POST"])

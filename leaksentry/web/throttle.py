@@ -39,3 +39,36 @@ class Throttle:
     def clear(self, key: str) -> None:
         with self._lock:
             self._failures.pop(key, None)
+
+
+FAILED_LOGIN_ROWS = 200  # audit rows of failed logins per window, at most
+
+
+class AuditBudget:
+    """At most `limit` audit rows of failed logins per window.
+
+    Why: each failed login writes a row, and a throttled name costs an attacker nothing to
+    retry, so a spray could grow the database until the disk floor pauses crawling: blinding
+    the watcher through its own audit log. Beyond the limit one row says so, and the rest are
+    only counted in the service log.
+    """
+
+    def __init__(self, limit: int = FAILED_LOGIN_ROWS, window: float = WINDOW_SECONDS):
+        self.limit, self.window = limit, window
+        self._stamps: list[float] = []
+        self._noted = False
+        self._lock = threading.Lock()
+
+    def take(self) -> str:
+        """'record' (write the row), 'note' (write the one row saying rows stop), or 'skip'."""
+        at = time.monotonic()
+        with self._lock:
+            self._stamps = [t for t in self._stamps if at - t < self.window]
+            if len(self._stamps) < self.limit:
+                self._stamps.append(at)
+                self._noted = False
+                return "record"
+            if not self._noted:
+                self._noted = True
+                return "note"
+            return "skip"
