@@ -568,7 +568,7 @@ def health(config_path):
         click.echo("health: ok")
         return
     click.echo(f"health: {len(report.problems)} problem(s)")
-    for problem in report.problems:
+    for _topic, problem in report.problems:
         click.echo(f"  - {problem}")
     sys.exit(3)
 

@@ -60,16 +60,7 @@ def queue(config: Config, store: Store) -> int:
     with store.db.atomic():
         for digest in digests:
             store.queue_message(
-                {
-                    "brief_id": None,
-                    "alert_id": None,
-                    "kind": "digest",
-                    "recipients": json.dumps([digest.recipient]),
-                    "subject": digest.subject,
-                    "body_text": digest.body_text,
-                    "body_html": digest.body_html,
-                    "message_id": _message_id(),
-                }
+                _message_row(digest) | {"brief_id": None, "alert_id": None, "kind": "digest"}
             )
         stamp = now()
         for alert_id in {a for d in digests for a in d.waiting}:
@@ -112,21 +103,21 @@ def _send_now(config: Config, digests: list[Digest]) -> int:
         return 0
     with Mailer(config.smtp) as mailer:
         for digest in digests:
-            row = {
-                "recipients": json.dumps([digest.recipient]),
-                "subject": digest.subject,
-                "body_text": digest.body_text,
-                "body_html": digest.body_html,
-                "message_id": _message_id(),
-            }
-            mailer.send(build_message(row, config.smtp.sender))
+            mailer.send(build_message(_message_row(digest), config.smtp.sender))
     return len(digests)
 
 
-def _message_id() -> str:
+def _message_row(digest: Digest) -> dict:
+    """The mail of one digest, as an outbox row holds it."""
     from email.utils import make_msgid
 
-    return make_msgid(domain="leaksentry.local")
+    return {
+        "recipients": json.dumps([digest.recipient]),
+        "subject": digest.subject,
+        "body_text": digest.body_text,
+        "body_html": digest.body_html,
+        "message_id": make_msgid(domain="leaksentry.local"),
+    }
 
 
 def _render(recipient, waiting, still_open, failed, blind, space, briefs) -> Digest:

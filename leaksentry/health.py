@@ -23,18 +23,29 @@ IDLE_AFTER_INTERVALS = 3  # no crawl finished for this many of the shortest inte
 @dataclass
 class Health:
     lines: list[tuple[str, str]] = field(default_factory=list)  # (topic, what is true now)
-    problems: list[str] = field(default_factory=list)  # what needs a person
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (topic, what needs a person)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
+    def without(self, topic: str) -> Health:
+        """The same report with one topic left out (the triage page hides 'briefs' from
+        operators who may not know how many operations are planned)."""
+        return Health(
+            [line for line in self.lines if line[0] != topic],
+            [problem for problem in self.problems if problem[0] != topic],
+        )
 
-def check(config: Config, store: Store, now: datetime | None = None) -> Health:
+
+def check(
+    config: Config, store: Store, now: datetime | None = None, sources: list | None = None
+) -> Health:
+    """`sources`: the coverage report when the caller already has it (source_health)."""
     now = now or datetime.now(UTC)
     health = Health()
     _disk(config, health)
-    _sources(config, store, now, health)
+    _sources(sources if sources is not None else source_health(config, store, now), health)
     _service(config, store, now, health)
     _mail(store, health)
     _briefs(store, health)
@@ -45,22 +56,22 @@ def _disk(config: Config, health: Health) -> None:
     space = diskspace.measure(config)
     if space.low:
         health.lines.append(("disk", diskspace.paused_message(space)))
-        health.problems.append("disk nearly full: crawling is paused")
+        health.problems.append(("disk", "disk nearly full: crawling is paused"))
     else:
         health.lines.append(("disk", f"ok: {space.describe()}"))
 
 
-def _sources(config: Config, store: Store, now: datetime, health: Health) -> None:
-    report = [h for h in source_health(config, store, now) if h.health != "disabled"]
+def _sources(coverage: list, health: Health) -> None:
+    report = [h for h in coverage if h.health != "disabled"]
     unseen = [h for h in report if h.health != "ok"]
     if not report:
         health.lines.append(("sources", "none enabled: nothing is being watched"))
-        health.problems.append("no source enabled")
+        health.problems.append(("sources", "no source enabled"))
         return
     text = f"{len(report) - len(unseen)} of {len(report)} read"
     if unseen:
         text += "; not read: " + ", ".join(f"{h.name} ({h.health})" for h in unseen)
-        health.problems.append(f"{len(unseen)} source(s) not read")
+        health.problems.append(("sources", f"{len(unseen)} source(s) not read"))
     health.lines.append(("sources", text))
 
 
@@ -74,11 +85,14 @@ def _service(config: Config, store: Store, now: datetime, health: Health) -> Non
     intervals = [s.every for s in config.sources if s.enabled]
     crawled = parse_iso_datetime(last["crawl"]["finished_at"]) if last["crawl"] else None
     if intervals and crawled is None:
-        health.problems.append("never crawled: is `leaksentry run` running?")
+        health.problems.append(("service", "never crawled: is `leaksentry run` running?"))
     elif intervals and (now - crawled).total_seconds() > IDLE_AFTER_INTERVALS * min(intervals):
+        idle = _span((now - crawled).total_seconds())
         health.problems.append(
-            f"no crawl for {_span((now - crawled).total_seconds())}: "
-            "is `leaksentry run` running (or the disk nearly full)?"
+            (
+                "service",
+                f"no crawl for {idle}: is `leaksentry run` running (or the disk nearly full)?",
+            )
         )
 
 
@@ -88,9 +102,9 @@ def _mail(store: Store, health: Health) -> None:
     stuck = [row for row in queued if row.get("last_error")]
     if stuck:
         text += f"; last problem: {stuck[-1]['last_error']}"
-        health.problems.append(f"{len(stuck)} mail(s) waiting on a delivery problem")
+        health.problems.append(("mail", f"{len(stuck)} mail(s) waiting on a delivery problem"))
     if failed:
-        health.problems.append(f"{len(failed)} mail(s) failed: see `leaksentry alerts`")
+        health.problems.append(("mail", f"{len(failed)} mail(s) failed: see `leaksentry alerts`"))
     health.lines.append(("mail", text))
 
 
@@ -99,7 +113,7 @@ def _briefs(store: Store, health: Health) -> None:
     open_alerts = store.alert_rows("open")
     health.lines.append(("briefs", f"{len(active)} active; {len(open_alerts)} open alert(s)"))
     if not active:
-        health.problems.append("no active brief: nothing to compare with")
+        health.problems.append(("briefs", "no active brief: nothing to compare with"))
 
 
 def _ago(stamp: str, now: datetime) -> str:

@@ -50,22 +50,22 @@ class _SiteHandler(SimpleHTTPRequestHandler):
             return None
         if path.is_dir():
             path = path / "index.html"
+        content_type = EXTRA_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0]
         gzipped = path.with_name(path.name + ".gz")
         if not path.exists() and gzipped.is_file():  # served as is, Content-Encoding: gzip
-            body = gzipped.read_bytes()
-            content_type = EXTRA_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0]
-            self.send_response(200)
-            self.send_header("Content-Type", content_type or "application/octet-stream")
-            self.send_header("Content-Encoding", "gzip")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            return _Once(body)
+            headers = {"Content-Encoding": "gzip"}
+            return self._ok(
+                gzipped.read_bytes(), content_type or "application/octet-stream", headers
+            )
         if not path.is_file() or path.suffix not in TEXT_TYPES:
             return super().send_head()
         body = path.read_bytes().replace(SITE_PLACEHOLDER, self.base_url.encode())
-        content_type = EXTRA_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0]
+        return self._ok(body, f"{content_type or 'text/plain'}; charset=utf-8")
+
+    def _ok(self, body: bytes, content_type: str, headers: dict | None = None):
         self.send_response(200)
-        self.send_header("Content-Type", f"{content_type or 'text/plain'}; charset=utf-8")
+        for name, value in {"Content-Type": content_type, **(headers or {})}.items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         return _Once(body)

@@ -118,7 +118,8 @@ def source_result(stats: dict) -> dict:
     }
 
 
-PARENT_ENV = "LEAKSENTRY_CRAWL_PARENT"
+PARENT_ENV = "LEAKSENTRY_CRAWL_PARENT"  # set by leaksentry.jobs when it starts a crawl
+PR_SET_PDEATHSIG = 1
 
 
 def die_with_parent() -> None:
@@ -131,9 +132,6 @@ def die_with_parent() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     if os.getppid() != int(parent):
         sys.exit(3)
-
-
-PR_SET_PDEATHSIG = 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -131,10 +131,9 @@ def coverage():
     from leaksentry.coverage import source_health
 
     report = source_health(context().config, get_store())
-    status = checks.check(context().config, get_store())
+    status = checks.check(context().config, get_store(), sources=report)
     if not allowed_briefs(g.operator).every:
-        status.lines = [(topic, text) for topic, text in status.lines if topic != "briefs"]
-        status.problems = [p for p in status.problems if "brief" not in p]
+        status = status.without("briefs")
     return render_template("coverage.html", sources=report, health=status)
 
 
