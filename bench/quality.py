@@ -66,7 +66,7 @@ def main() -> int:
 def run_set(
     name: str, folder: Path, work: Path, model: str, baselines: bool, first_stage: int = 0
 ) -> str:
-    from matcher.backtest import run_backtest
+    from leaksentry.backtest import run_backtest
     from matcher.scoring import MatcherSettings
 
     item_files, goal = SETS[name]

@@ -1,6 +1,7 @@
 """The one entry point: ``leaksentry <command>``. Commands only parse, call the parts, and print.
 
-Library errors (LeaksentryError) become one clear line, never a traceback.
+Library errors (LeaksentryError, and the matcher's MatcherError) become one clear line, never
+a traceback.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import click
 from leaksentry import __version__
 from leaksentry.config import Config, load_config
 from leaksentry.errors import LeaksentryError
+from matcher.errors import MatcherError
 
 CONFIG_HELP = "Configuration TOML file (also LEAKSENTRY_CONFIG; default ./leaksentry.toml)."
 
@@ -27,7 +29,7 @@ class Group(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except LeaksentryError as exc:
+        except (LeaksentryError, MatcherError) as exc:
             raise click.ClickException(str(exc)) from None
         except (OSError, sqlite3.OperationalError) as exc:
             from leaksentry.diskspace import is_disk_full
@@ -602,7 +604,7 @@ def backtest(briefs_paths, item_paths, out, all_scores, model, config_path):
 
     Example: leaksentry backtest --briefs b.jsonl --items i.jsonl --items posts.jsonl --out a.jsonl
     """
-    from matcher.backtest import run_backtest
+    from leaksentry.backtest import run_backtest
     from matcher.scoring import MatcherSettings
 
     config = load_config(config_path)

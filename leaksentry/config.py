@@ -186,7 +186,7 @@ def _build(file: Path | None, data: dict, base: Path, env) -> Config:
         key_file=resolve(data.get("key_file"), "data/leaksentry.key"),
         model=str(env.get("LEAKSENTRY_MODEL") or data.get("model") or DEFAULT_MODEL),
         smtp=_smtp(data.get("smtp", {}), where, env),
-        matcher=dict(data.get("matcher", {})),
+        matcher=_matcher(data.get("matcher", {}), where),
         alerts=dict(data.get("alerts", {})),
         log_file=resolve(data["log_file"], "") if data.get("log_file") else None,
         keep_raw_days=data.get("keep_raw_days", 30),
@@ -213,8 +213,6 @@ def _build(file: Path | None, data: dict, base: Path, env) -> Config:
         raise ConfigError(f"{where}: 'download_timeout' must be whole seconds from 1 to 600")
     if not isinstance(config.min_free_disk_mb, int) or config.min_free_disk_mb < 0:
         raise ConfigError(f"{where}: 'min_free_disk_mb' must be a whole number of MiB (0 or more)")
-    if not isinstance(data.get("matcher", {}), dict):
-        raise ConfigError(f"{where}: [matcher] must be a table")
     inline = data.get("source", [])
     if "sources" in data:
         if not isinstance(data["sources"], str):
@@ -225,6 +223,21 @@ def _build(file: Path | None, data: dict, base: Path, env) -> Config:
         config.sources += parse_sources(inline, where)
     _check_unique(config.sources, where)
     return config
+
+
+def _matcher(table, where: str) -> dict:
+    """The [matcher] table as written, checked by the matcher's own rules (keys, types)."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: [matcher] must be a table")
+    if table:
+        from matcher.errors import SettingsError
+        from matcher.scoring import MatcherSettings
+
+        try:
+            MatcherSettings.from_dict(table)
+        except SettingsError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+    return dict(table)
 
 
 def _smtp(table, where: str, env) -> SmtpSettings:

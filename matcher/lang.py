@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 
-from leaksentry.records import Item
+from matcher.records import Item
 
 SUPPORTED = ("en", "es", "fr", "de", "it", "pt", "nl")
 

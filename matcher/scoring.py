@@ -19,8 +19,6 @@ from datetime import UTC, date, datetime
 
 import numpy as np
 
-from leaksentry.config import check_table_keys
-from leaksentry.records import Brief, Item, Match
 from matcher.calibrate import Calibration, default_calibration, fit_calibration
 from matcher.dates import (
     brief_date_atoms,
@@ -33,6 +31,8 @@ from matcher.embedder import Embedder, VectorCache
 from matcher.features import MARGIN_OF, add_margins, raw_features
 from matcher.lang import item_language
 from matcher.lexical import BriefTermIndex, TermStats
+from matcher.records import Brief, Item, Match
+from matcher.settings import settings_table
 from matcher.text import passages, sentences, terms
 
 # Weights of the standardised measurements (z units); fitted on the development sets, see
@@ -74,9 +74,8 @@ class MatcherSettings:
 
     @classmethod
     def from_dict(cls, table: dict | None) -> MatcherSettings:
-        table = check_table_keys(table, cls, "matcher")
-        whole = {"max_evidence", "min_background", "background_items", "first_stage"}
-        return cls(**{k: int(v) if k in whole else float(v) for k, v in table.items()})
+        # Unknown keys and wrong types raise SettingsError; int fields take whole numbers.
+        return cls(**settings_table(table, cls, "matcher"))
 
 
 @dataclass(repr=False)

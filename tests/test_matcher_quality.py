@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from matcher.backtest import run_backtest
+from leaksentry.backtest import run_backtest
 
 from conftest import FIXTURES, MODEL, REPO
 
