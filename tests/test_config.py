@@ -97,6 +97,38 @@ def test_unknown_top_level_key_and_bad_toml_are_reported(tmp_path):
         load_config(tmp_path / "missing.toml", env={})
 
 
+@pytest.mark.parametrize(
+    "table, expected",
+    [
+        ("threshhold = 0.6", "[matcher] unknown key(s) ['threshhold']; known: ["),
+        ('threshold = "high"', "[matcher] threshold must be a number, not 'high'"),
+        ("max_evidence = 2.5", "[matcher] max_evidence must be a whole number, not 2.5"),
+        ("threshold = true", "[matcher] threshold must be a number, not True"),
+    ],
+)
+def test_a_bad_matcher_setting_names_file_key_and_problem(tmp_path, table, expected):
+    """The matcher checks its own settings (matcher.errors.SettingsError); the configuration
+    reports them as its own error, with the file."""
+    path = tmp_path / "leaksentry.toml"
+    path.write_text(f"[matcher]\n{table}\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(path, env={})
+    assert str(error.value).startswith(f"{path}: {expected}")
+
+
+def test_matcher_settings_are_read_as_numbers(tmp_path):
+    from matcher.scoring import MatcherSettings
+
+    path = tmp_path / "leaksentry.toml"
+    path.write_text("[matcher]\nthreshold = 1\nmax_evidence = 2\nmin_background = 10.0\n")
+    settings = MatcherSettings.from_dict(load_config(path, env={}).matcher)
+    assert (settings.threshold, settings.max_evidence, settings.min_background) == (1.0, 2, 10)
+    assert isinstance(settings.threshold, float) and isinstance(settings.min_background, int)
+    path.write_text("matcher = 3\n")
+    with pytest.raises(ConfigError, match=r"\[matcher\] must be a table"):
+        load_config(path, env={})
+
+
 def test_duplicate_source_names_are_refused(tmp_path):
     source = '[[source]]\nname = "x"\nkind = "feed"\nurl = "http://h/f"\n'
     path = tmp_path / "leaksentry.toml"
