@@ -20,7 +20,8 @@ def settings_table(table: dict | None, known_from, section: str) -> dict:
     if not isinstance(table, dict):
         raise SettingsError(f"[{section}] must be a table of settings, not {type(table).__name__}")
     types = {
-        f.name: f.type if isinstance(f.type, str) else f.type.__name__ for f in fields(known_from)
+        f.name: f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
+        for f in fields(known_from)
     }
     unknown = set(table) - set(types)
     if unknown:
@@ -40,7 +41,10 @@ def _convert(value, kind: str, section: str, key: str):
     if kind == "float":
         if not number:
             raise SettingsError(f"[{section}] {key} must be a number, not {_shown(value)}")
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            raise SettingsError(f"[{section}] {key} is too large: {_shown(value)}") from None
     if kind == "int":
         whole = number and (isinstance(value, int) or (math.isfinite(value) and value.is_integer()))
         if not whole:

@@ -104,6 +104,7 @@ def test_unknown_top_level_key_and_bad_toml_are_reported(tmp_path):
         ('threshold = "high"', "[matcher] threshold must be a number, not 'high'"),
         ("max_evidence = 2.5", "[matcher] max_evidence must be a whole number, not 2.5"),
         ("threshold = true", "[matcher] threshold must be a number, not True"),
+        ("threshold = 1" + "0" * 400, "[matcher] threshold is too large: 1000"),
     ],
 )
 def test_a_bad_matcher_setting_names_file_key_and_problem(tmp_path, table, expected):
