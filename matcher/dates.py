@@ -31,13 +31,16 @@ _MONTH = (
 )
 _DAY = r"\d{1,2}(?:st|nd|rd|th|er)?"
 _YEAR = r"(?:,?\s+(?:de\s+)?\d{4})?"
+# Words before a weekday: "on", "this", "next", "last", "le", "el", "ce", "este", "próximo".
+_BEFORE_WORDS = r"next|this|coming|last|on|el|le|ce|este|pr[oó]ximo"
+_BEFORE = rf"(?:(?:{_BEFORE_WORDS})\s+)"
 _SPAN = re.compile(
     rf"""\b(?:
-        (?:(?:{_WEEKDAY}),?\s+)?(?:the\s+)?{_DAY}\s+(?:of\s+|de\s+)?(?:{_MONTH})\b{_YEAR}
-      | (?:(?:{_WEEKDAY}),?\s+)?(?:{_MONTH})\s+{_DAY}\b{_YEAR}
-      | (?:(?:next|this|coming|on|el|le|ce|este|pr[oó]ximo)\s+)?(?:{_WEEKDAY_FULL})\b
-        (?:\s+(?:next\s+week|prochain|que\s+viene))?
-      | tomorrow|tonight|today|ma[nñ]ana|demain|aujourd'hui|hoy
+        (?:{_BEFORE}?(?:{_WEEKDAY}),?\s+)?(?:the\s+)?{_DAY}\s+(?:of\s+|de\s+)?(?:{_MONTH})\b{_YEAR}
+      | (?:{_BEFORE}?(?:{_WEEKDAY}),?\s+)?(?:{_MONTH})\s+{_DAY}\b{_YEAR}
+      | {_BEFORE}?(?:{_WEEKDAY_FULL})\b
+        (?:\s+(?:next\s+week|prochain|que\s+viene|dernier|pasado))?
+      | tomorrow|tonight|today|(?<!la\s)(?<!esta\s)ma[nñ]ana|demain|aujourd'hui|hoy
       | a\s+week\s+(?:today|tomorrow|on\s+\w+day)
       | the\s+\d{{1,2}}(?:st|nd|rd|th)\b
     )""",
@@ -45,24 +48,79 @@ _SPAN = re.compile(
 )
 _HAS_YEAR = re.compile(r"\d{4}")
 _HAS_MONTH = re.compile(rf"\b(?:{_MONTH})\b", re.IGNORECASE)
+_HAS_DAY_NUMBER = re.compile(r"\d")
 _WEEK_AHEAD = re.compile(r"a\s+week\s+(today|tomorrow|on\s+(\w+day))", re.IGNORECASE)
 _ORDINAL_ONLY = re.compile(r"the\s+(\d{1,2})(?:st|nd|rd|th)$", re.IGNORECASE)
 _LANGS = ("en", "es", "fr")
+_LEADING_WEEKDAY = re.compile(rf"^{_BEFORE}?(?:{_WEEKDAY}),?\s+", re.IGNORECASE)
+_WEEKDAY_PHRASE = re.compile(
+    rf"^(?:(?P<before>{_BEFORE_WORDS})\s+)?(?P<day>{_WEEKDAY_FULL})"
+    r"(?:\s+(?P<after>next\s+week|prochain|que\s+viene|dernier|pasado))?$",
+    re.IGNORECASE,
+)
+_WEEKDAY_NUMBER = {
+    name: (number, lang)
+    for number, names in enumerate(
+        [
+            ("monday", "lunes", "lundi"),
+            ("tuesday", "martes", "mardi"),
+            ("wednesday", "miercoles", "mercredi"),
+            ("thursday", "jueves", "jeudi"),
+            ("friday", "viernes", "vendredi"),
+            ("saturday", "sabado", "samedi"),
+            ("sunday", "domingo", "dimanche"),
+        ]
+    )
+    for name, lang in zip(names, _LANGS, strict=True)
+}
+_DAY_WORDS = {  # days counted from the publisher's own day
+    "today": (0, "en"), "tonight": (0, "en"), "tomorrow": (1, "en"), "hoy": (0, "es"),
+    "manana": (1, "es"), "aujourd'hui": (0, "fr"), "demain": (1, "fr"),
+}  # fmt: skip
 _AHEAD = re.compile(r"\b(?:next|coming|prochain|pr[oó]ximo|que\s+viene)\b|\d", re.IGNORECASE)
 
 # Clock times: "04:30", "4.30am", "5am", "17h00", "half eleven" (UK, = 11:30).
 _TIME = re.compile(
-    r"\b(?:(\d{1,2})[:h.](\d{2})\s*(am|pm|a\.m\.|p\.m\.)?|(\d{1,2})\s*(am|pm|a\.m\.|p\.m\.))"
+    r"\b(?:(\d{1,2})([:h.])(\d{2})\s*(am|pm|a\.m\.|p\.m\.)?|(\d{1,2})\s*(am|pm|a\.m\.|p\.m\.))"
     r"|\bhalf\s+(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\b",
     re.IGNORECASE,
 )
 _CLOCK_WORDS = "one two three four five six seven eight nine ten eleven twelve".split()  # noqa: SIM905
+# "7.25" is a clock time only after one of these words ("at 7.25", "from 6.30") or before
+# am/pm: otherwise it is a rate, a price or a version.
+_CLOCK_BEFORE = re.compile(
+    r"(?:\b(?:at|from|until|till|til|by|before|after|around|about|approximately|approx"
+    r"|between|since|starting|a\s+las?|vers|[aà]|de|desde|hasta|jusqu'[aà])\s+)$",
+    re.IGNORECASE,
+)
+# Never a clock time: a currency sign or code before, a rate, currency, unit or scale after
+# (also at the end of a range: "from 7.25 to 7.50 per cent").
+_MONEY_BEFORE = re.compile(r"(?:[€$£¥₹]|\b(?:eur|usd|gbp|chf|us\$|rs\.?))\s*$", re.IGNORECASE)
+_NOT_CLOCK_AFTER = re.compile(
+    r"^(?:\s*(?:-|–|to|and|or|a)\s*[€$£]?\d+(?:[.,]\d+)?)?\s*(?:%|per\s*cent\b|percent\b"
+    r"|pc\b|por\s+ciento\b|pour\s+cent\b|points?\b|pts?\b|bps\b|basis\b"
+    r"|(?:euro|dollar|pound|cent|pence|franc|peso|yen|yuan|rupee)s?\b|€|eur\b|usd\b|gbp\b|p\b"
+    r"|(?:million|billion|trillion|thousand|mn|bn|m|k|millions|milliards?|millones)\b"
+    r"|(?:km|kg|g|m|cm|mm|mi|miles?|metres?|meters?|kilos?|tonnes?|tons?|litres?|liters?"
+    r"|hours?|hrs?|minutes?|mins?|seconds?|years?|times)\b"
+    r"|x\b|a\s+(?:share|litre|liter|head|month|year|week|day|kilo|pound|gallon)\b|each\b)",
+    re.IGNORECASE,
+)
 
 
 def date_atoms(text: str, reference: datetime | None, lang: str | None = None) -> set[str]:
-    """Days the text names, as "date:YYYY-MM-DD" (and "md:MM-DD" when no year is known).
+    """Days the text names, as "date:YYYY-MM-DD" (and "md:MM-DD" when a month is named).
 
-    `reference` is the publication time; without it only dates carrying a year resolve.
+    `reference` is the publication time, an aware datetime in the publisher's own offset:
+    relative days ("tomorrow", "this Thursday", "a week today", "the 25th") count from the
+    publisher's local day (`reference.date()`, never converted to UTC), so "tomorrow" at
+    00:30+02:00 on 1 March is 2 March.
+
+    Without a publication time, nothing relative resolves: a bare weekday ("on Sunday" in a
+    match report), "tomorrow" or "the 25th" names no day at all. An explicit day and month
+    still count: with a year ("2 March 2028") as "date:2028-03-02" and "md:03-02"; without
+    one ("2 March") only as "md:03-02", since the year cannot be inferred: it meets a brief's
+    own "md:" atom (a brief's every day gives one) but never a full date.
     """
     atoms: set[str] = set()
     for match in _SPAN.finditer(text or ""):
@@ -90,15 +148,20 @@ def brief_date_atoms(text: str, reference: datetime | None) -> set[str]:
 
 
 def time_atoms(text: str) -> set[str]:
-    """Clock times as "time:HH:MM" (24 h)."""
+    """Clock times as "time:HH:MM" (24 h): "04:30", "17h00", "5am", "half eleven", and a
+    dotted "7.25" only with a clock context ("at 7.25", "7.25pm"); never a rate, price,
+    amount or version ("7.25 per cent", "€7.25", "7.25 million", "2.4.1")."""
+    text = text or ""
     atoms = set()
-    for m in _TIME.finditer(text or ""):
-        if m.group(6):
-            hour, minute = _CLOCK_WORDS.index(m.group(6).lower()) + 1, 30
+    for m in _TIME.finditer(text):
+        if m.group(7):
+            hour, minute = _CLOCK_WORDS.index(m.group(7).lower()) + 1, 30
         else:
-            hour = int(m.group(1) or m.group(4))
-            minute = int(m.group(2) or 0)
-            suffix = (m.group(3) or m.group(5) or "").lower().replace(".", "")
+            if not _is_clock(text, m):
+                continue
+            hour = int(m.group(1) or m.group(5))
+            minute = int(m.group(3) or 0)
+            suffix = (m.group(4) or m.group(6) or "").lower().replace(".", "")
             if suffix == "pm" and hour < 12:
                 hour += 12
             elif suffix == "am" and hour == 12:
@@ -108,9 +171,25 @@ def time_atoms(text: str) -> set[str]:
     return atoms
 
 
+def _is_clock(text: str, m: re.Match) -> bool:
+    before, after = text[: m.start()], text[m.end() :]
+    if re.search(r"\d[.,:]?$", before) or re.match(r"[.,:]?\d", after):
+        return False  # part of a longer number: "2.4.1", "12.03.2028", "1,7.25"
+    if _MONEY_BEFORE.search(before):
+        return False
+    suffix = m.group(4) or m.group(6)
+    if not suffix and _NOT_CLOCK_AFTER.match(after):
+        return False
+    if m.group(2) == "." and not suffix:
+        return bool(_CLOCK_BEFORE.search(before))
+    return True
+
+
 def _resolve(span: str, reference: datetime | None, lang: str | None) -> date | None:
+    # The publisher's wall clock: the aware reference's own local day, never its UTC day.
     base = reference.replace(tzinfo=None) if reference else None
-    week = _WEEK_AHEAD.match(span.strip())
+    span = span.strip()
+    week = _WEEK_AHEAD.match(span)
     if week:  # dateparser reads "a week today" as a week ago
         if base is None:
             return None
@@ -118,26 +197,73 @@ def _resolve(span: str, reference: datetime | None, lang: str | None) -> date | 
             return (base + timedelta(days=7)).date()
         if week.group(1).lower() == "tomorrow":
             return (base + timedelta(days=8)).date()
-        day = _parse(week.group(2), base, lang)
+        day = _weekday(week.group(2), base.date(), lang)
         return day + timedelta(days=7) if day else None
-    if base is None and not _HAS_MONTH.search(span):
-        return None  # a weekday or "tomorrow" with no publication time names no day
-    ordinal = _ORDINAL_ONLY.match(span.strip())
+    if _HAS_MONTH.search(span) and _HAS_DAY_NUMBER.search(span):
+        return _explicit(span, base, lang)
+    if base is None:
+        return None  # a weekday, "tomorrow" or "the 25th" with no publication time names no day
+    ordinal = _ORDINAL_ONLY.match(span)
     if ordinal:  # "the 25th": that day of this month, or of the next once it has passed
+        return _ordinal(int(ordinal.group(1)), base.date())
+    words = _DAY_WORDS.get(fold(span))
+    if words is not None:
+        offset, word_lang = words
+        return base.date() + timedelta(days=offset) if _speaks(lang, word_lang) else None
+    return _weekday(span, base.date(), lang)
+
+
+def _speaks(lang: str | None, word_lang: str) -> bool:
+    return lang not in _LANGS or lang == word_lang
+
+
+def _weekday(span: str, base: date, lang: str | None) -> date | None:
+    """A weekday phrase counted from the publisher's day `base`: "Tuesday", "on Tuesday",
+    "this Tuesday" are the next Tuesday, or `base` itself when it is one ("announced on
+    Tuesday", written on a Tuesday); "next/coming Tuesday", "mardi prochain", "el martes
+    que viene" the next one after `base`; "Tuesday next week" the Tuesday of the following
+    week; "last Tuesday", "mardi dernier", "el martes pasado" the one before `base`."""
+    m = _WEEKDAY_PHRASE.match(span.strip())
+    if not m:
+        return None
+    weekday, word_lang = _WEEKDAY_NUMBER[fold(m.group("day"))]
+    if not _speaks(lang, word_lang):
+        return None  # "Mardi Gras" in English names no Tuesday
+    before = fold(m.group("before") or "")
+    after = fold(m.group("after") or "")
+    if after.startswith("next"):
+        return base + timedelta(days=7 - base.weekday() + weekday)
+    if before == "last" or after in ("dernier", "pasado"):
+        return base - timedelta(days=(base.weekday() - weekday) % 7 or 7)
+    ahead = (weekday - base.weekday()) % 7
+    if before in ("next", "coming", "proximo") or after in ("prochain", "que viene"):
+        ahead = ahead or 7
+    return base + timedelta(days=ahead)
+
+
+def _ordinal(number: int, base: date) -> date | None:
+    """ "the 25th": this month's, or the next month's having one once it has passed."""
+    year, month = base.year, base.month
+    for _ in range(13):
         try:
-            day = base.date().replace(day=int(ordinal.group(1)))
+            day = date(year, month, number)
         except ValueError:
-            return None
-        return _roll_forward(day, base.date(), month_known=False) if day < base.date() else day
-    day = _parse(span, base, lang)
+            day = None
+        if day is not None and day >= base:
+            return day
+        year, month = year + (month == 12), month % 12 + 1
+    return None
+
+
+def _explicit(span: str, base: datetime | None, lang: str | None) -> date | None:
+    """A day and a month ("2 March", "le mardi 12 septembre", "2 de marzo de 2028"); the
+    weekday, when given, is left out of the parse (the day number says which day)."""
+    day = _parse(_LEADING_WEEKDAY.sub("", span), base, lang)
     if day is None:
         return None
-    if base is not None and day == base.date() + timedelta(days=7) and not _AHEAD.search(span):
-        # "announced on Tuesday", written on a Tuesday, is that day, not the next one
-        return base.date()
     if base is not None and not _HAS_YEAR.search(span) and day < base.date() - timedelta(days=1):
-        # "the 25th" written on the 29th means next month's 25th: leaks speak of the future.
-        day = _roll_forward(day, base.date(), month_known=bool(_HAS_MONTH.search(span)))
+        # "2 March" written in November means next year's: leaks speak of the future.
+        day = _roll_forward(day, base.date(), month_known=True)
     return day
 
 

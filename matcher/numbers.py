@@ -20,13 +20,17 @@ _UNITS = {
     "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6, "siete": 7, "ocho": 8,
     "nueve": 9, "diez": 10, "once": 11, "doce": 12, "veinte": 20, "treinta": 30,
     "cuarenta": 40, "cincuenta": 50, "sesenta": 60, "setenta": 70, "ochenta": 80,
-    "noventa": 90, "doscientos": 200, "trescientos": 300, "cuatrocientos": 400,
+    "noventa": 90, "trece": 13, "catorce": 14, "quince": 15, "dieciseis": 16,
+    "diecisiete": 17, "dieciocho": 18, "diecinueve": 19, "veintiuno": 21, "veintidos": 22,
+    "veintitres": 23, "veinticuatro": 24, "veinticinco": 25, "veintiseis": 26,
+    "veintisiete": 27, "veintiocho": 28, "veintinueve": 29, "doscientos": 200, "trescientos": 300, "cuatrocientos": 400,
     "quinientos": 500, "seiscientos": 600, "setecientos": 700, "ochocientos": 800,
     "novecientos": 900,
     # French (folded)
     "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "sept": 7, "huit": 8, "neuf": 9,
     "dix": 10, "onze": 11, "douze": 12, "vingt": 20, "trente": 30, "quarante": 40,
-    "cinquante": 50, "soixante": 60,
+    "cinquante": 50, "soixante": 60, "treize": 13, "quatorze": 14, "quinze": 15, "seize": 16,
+    "vingts": 20,
 }  # fmt: skip
 _SCALES = {"dozen": 12, "hundred": 100, "cien": 100, "ciento": 100, "cent": 100, "cents": 100,
            "thousand": 1000, "mil": 1000, "mille": 1000}  # fmt: skip
@@ -34,7 +38,9 @@ _JOINERS = {"and", "y", "et", "a"}
 _NUMBER_WORDS = set(_UNITS) | set(_SCALES)
 # Words that are numbers in one language and ordinary words in another (fr "sept" = 7 but
 # en "Sept" = September; es "once" = 11): only read as numbers next to another number word.
-_AMBIGUOUS = {"once", "sept", "a", "one", "mil", "cent"}
+_AMBIGUOUS = {"once", "sept", "a", "one", "mil", "cent", "seize"}
+# French counts past sixty: "soixante-dix" = 70, "quatre-vingts" = 80, "quatre-vingt-dix" = 90.
+_VIGESIMAL = {"soixante", "vingt", "vingts"}
 
 
 def spell_out_to_digits(tokens: list[str]) -> list[str]:
@@ -44,6 +50,8 @@ def spell_out_to_digits(tokens: list[str]) -> list[str]:
     i = 0
     while i < len(tokens):
         run_end, value = _read_number(tokens, i)
+        if run_end == i + 1 and tokens[i] in _SCALES and out and NUMBER.match(out[-1]):
+            run_end = i  # "40 thousand", "2 dozen": the scale word stays for add_amounts
         if run_end > i:
             out.append(str(value))
             after_end, cents = _read_number(tokens, run_end)
@@ -56,7 +64,7 @@ def spell_out_to_digits(tokens: list[str]) -> list[str]:
     return out
 
 
-_MAGNITUDES = {"bn": 10**9, "billion": 10**9, "mn": 10**6, "million": 10**6, "millions": 10**6,
+_MAGNITUDES = {"dozen": 12, "hundred": 100, "bn": 10**9, "billion": 10**9, "mn": 10**6, "million": 10**6, "millions": 10**6,
                "thousand": 1000, "milliard": 10**9, "milliards": 10**9, "millones": 10**6}  # fmt: skip
 
 
@@ -81,6 +89,7 @@ def _read_number(tokens: list[str], start: int) -> tuple[int, int]:
     total = current = 0
     end = start
     seen = 0
+    last = ""
     i = start
     if i < len(tokens) and tokens[i] == "a" and i + 1 < len(tokens) and tokens[i + 1] in _SCALES:
         current, i = 1, i + 1  # "a hundred"
@@ -88,9 +97,14 @@ def _read_number(tokens: list[str], start: int) -> tuple[int, int]:
         word = tokens[i]
         if word in _UNITS:
             value = _UNITS[word]
-            if seen and not _fits(current, value):
+            if word in ("vingt", "vingts") and last == "quatre":
+                current += 76  # "quatre-vingts": 4 becomes 80
+            elif seen and last in _VIGESIMAL and 10 <= value < 20 and current % 20 == 0:
+                current += value  # "soixante-dix", "quatre-vingt-onze"
+            elif seen and not _fits(current, value):
                 break  # "forty-one fifty" is two numbers, not ninety-one
-            current += value
+            else:
+                current += value
         elif word in _SCALES:
             scale = _SCALES[word]
             if scale <= 100:
@@ -104,6 +118,7 @@ def _read_number(tokens: list[str], start: int) -> tuple[int, int]:
         else:
             break
         seen += 1
+        last = word
         i += 1
         end = i
     if not seen or (seen == 1 and tokens[start] in _AMBIGUOUS):
@@ -128,8 +143,18 @@ NUMBER = re.compile(r"^\d+(?:[.,]\d+)*$")
 
 
 def normalise_number(token: str) -> str:
-    """'31,900' and '31.900' -> '31900'; '2.3' and '9.8' stay decimals; '04' -> '4'."""
+    """'31,900' and '31.900' -> '31900'; '2.3' and '9.8' stay decimals; '04' -> '4';
+    '1,234.56' and '1.234,56' -> '1234.56' (the last separator is the decimal one)."""
     if not NUMBER.match(token):
+        return token
+    if "," in token and "." in token:
+        decimal = "," if token.rfind(",") > token.rfind(".") else "."
+        whole, frac = token.rsplit(decimal, 1)
+        groups = whole.split("," if decimal == "." else ".")
+        if decimal in whole or not (1 <= len(groups[0]) <= 3):
+            return token
+        if all(len(g) == 3 for g in groups[1:]):
+            return f"{int(''.join(groups))}.{frac}"
         return token
     parts = re.split(r"[.,]", token)
     if len(parts) > 1 and all(len(p) == 3 for p in parts[1:]):

@@ -146,9 +146,17 @@ STOPWORDS = frozenset(
 )
 
 
+_LETTERS = str.maketrans({"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": "d",
+                          "ı": "i", "’": "'", "ʼ": "'"})  # fmt: skip
+_ELISION = re.compile(r"^(?:l|d|j|m|n|s|t|c|qu|jusqu|lorsqu|puisqu)'(?=[a-z])")
+_MONEY_SCALE = re.compile(r"([€$£¥])\s?(\d+(?:[.,]\d+)*)\s?([mk])\b", re.IGNORECASE)
+
+
 def fold(text: str) -> str:
-    """Lower case without accents: 'Calderón' and 'calderon' compare equal."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
+    """Lower case without accents: 'Calderón' and 'calderon' compare equal; letters with
+    no accent to drop are spelled out ('Straße' = 'strasse', 'Œuvre' = 'oeuvre', 'Łódź' =
+    'lodz'); a curly apostrophe is a straight one."""
+    decomposed = unicodedata.normalize("NFKD", text.lower().translate(_LETTERS))
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
@@ -212,16 +220,23 @@ def terms(text: str) -> list[str]:
     the format ("31,900", "thirty"), so they meet the brief's digits.
     """
     tokens = []
+    text = _MONEY_SCALE.sub(_money_scale, text or "")
     for token in words(text):
         if ":" in token:
             continue
-        if "'" in token:
-            token = token.split("'")[0] if token.endswith("'s") else token.replace("'", "")
+        if "'" in token:  # "O'Brien's" -> "obrien", "l'entrepôt" -> "entrepot"
+            token = _ELISION.sub("", token.removesuffix("'s")).replace("'", "")
         if token[0].isdigit():
             token = normalise_number(token)
         tokens.extend(_split_hyphenless(token))
     tokens = add_amounts(spell_out_to_digits(tokens))
     return [stem(t) for t in tokens if t not in STOPWORDS and (len(t) > 1 or t.isdigit())]
+
+
+def _money_scale(m: re.Match) -> str:
+    """'£2.5m' -> '£2.5 million', '$40k' -> '$40 thousand': after a currency sign "m" and
+    "k" are scale words ("9m" alone may be metres)."""
+    return f"{m.group(1)}{m.group(2)} {'million' if m.group(3).lower() == 'm' else 'thousand'}"
 
 
 def _split_hyphenless(token: str) -> list[str]:

@@ -51,7 +51,7 @@ def extract_article(response: TextResponse) -> Article | None:
     first, _, rest = text.partition("\n")
     if title and first.strip() == title:  # trafilatura repeats the headline as the first line
         text = rest.strip()
-    published = page_published(response) or iso_date(document.date)
+    published = page_published(response) or iso_local(document.date)
     lang = (_css(response, "html::attr(lang)") or "").split("-")[0].lower() or None
     return Article(title, text, published, lang, looks_truncated(text, response.text))
 
@@ -69,10 +69,11 @@ def looks_truncated(text: str, page: str) -> bool:
 
 
 def page_published(response: TextResponse) -> str | None:
-    """The page's own machine-readable publication time, as UTC ISO 8601."""
+    """The page's own machine-readable publication time, as ISO 8601 with the publisher's
+    offset when the page gives one (see `iso_local`)."""
     for selector in PUBLISHED_META:
         value = _css(response, selector)
-        if value and (parsed := iso_date(value)):
+        if value and (parsed := iso_local(value)):
             return parsed
     return None
 
@@ -86,16 +87,42 @@ def _css(response: TextResponse, selector: str) -> str | None:
 
 
 def iso_date(value: str | None) -> str | None:
-    """'2026-11-03T07:15:00+01:00' -> '2026-11-03T06:15:00Z'; None when unreadable."""
-    if not value:
+    """'2026-11-03T07:15:00+01:00' -> '2026-11-03T06:15:00Z' (UTC); None when unreadable.
+
+    For times compared as strings (crawl floors, cursors); an item's stored publication
+    time keeps the publisher's offset instead (`iso_local`)."""
+    parsed = parse_time(value)
+    return utc_iso(parsed) if parsed else None
+
+
+def iso_local(value: str | None) -> str | None:
+    """An ISO 8601 time keeping the publisher's UTC offset: '2028-03-01T00:30:00+02:00'
+    stays as it is (the publisher's day is what "tomorrow" in the text counts from); UTC,
+    or no offset at all, gives '...Z'. Seconds precision; None when unreadable."""
+    parsed = parse_time(value)
+    return local_iso(parsed) if parsed else None
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """An aware datetime from ISO 8601 text ('Z' allowed; no offset = UTC), None if unreadable."""
+    if not value or not isinstance(value, str):
         return None
     try:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+
+
+def utc_iso(parsed: datetime) -> str:
     return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def local_iso(parsed: datetime) -> str:
+    """'2028-03-01T00:30:00+02:00' for a non-zero offset, '...Z' for UTC."""
+    if not parsed.utcoffset():
+        return utc_iso(parsed)
+    return parsed.replace(microsecond=0).isoformat(timespec="seconds")
 
 
 def struct_time_iso(value) -> str | None:

@@ -11,7 +11,7 @@ from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from leaksentry.store import Store
-from spiders.article import extract_article
+from spiders.article import extract_article, local_iso, parse_time
 from spiders.items import CollectedItem
 from spiders.pipelines import canonical_url
 
@@ -100,7 +100,7 @@ class SourceSpider(scrapy.Spider):
             source=self.source,
             title=article.title or title,
             text=article.text,
-            published=published or article.published,
+            published=publication_time(published, article.published),
             lang=article.lang,
             raw=response.body,
             raw_type=response.headers.get("Content-Type", b"").decode("latin-1"),
@@ -197,3 +197,17 @@ def describe_failure(failure) -> str:
     if response is not None:
         return f"HTTP {response.status}"
     return failure.getErrorMessage() or failure.type.__name__
+
+
+def publication_time(listing: str | None, page: str | None) -> str | None:
+    """The item's publication time: the listing's (feed, sitemap, GDELT) when it gives one,
+    as before, else the page's; told in the page's UTC offset when the listing's is UTC and
+    the page carries the publisher's offset. A feed's 22:30Z for a page published at
+    00:30+02:00 is stored as '...T00:30:00+02:00': the publisher's day is the one relative
+    dates in the text count from."""
+    if not listing:
+        return page
+    listed, own = parse_time(listing), parse_time(page)
+    if listed is None or listed.utcoffset() or own is None or not own.utcoffset():
+        return listing
+    return local_iso(listed.astimezone(own.tzinfo))

@@ -6,12 +6,14 @@ the source's state): a 304 means nothing new and is not an error.
 
 from __future__ import annotations
 
+from datetime import UTC
+from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 import feedparser
 from scrapy.http import Response
 
-from spiders.article import struct_time_iso
+from spiders.article import iso_local, local_iso, struct_time_iso
 from spiders.base import SourceSpider
 
 
@@ -37,14 +39,33 @@ class FeedSpider(SourceSpider):
             if not link:
                 self.malformed(f"{response.url} entry {number}", "no link")
                 continue
-            published = struct_time_iso(
-                entry.get("published_parsed") or entry.get("updated_parsed")
-            )
+            published = entry_published(entry)
             request = self.article_request(
                 response.urljoin(link), entry.get("title", ""), published
             )
             if request is not None:
                 yield request
+
+
+def entry_published(entry) -> str | None:
+    """The entry's publication (else update) time with the publisher's UTC offset as the
+    feed writes it: RSS 'Wed, 01 Mar 2028 00:30:00 +0200' -> '2028-03-01T00:30:00+02:00',
+    Atom ISO 8601 likewise; feedparser's parsed time (UTC) when the text is unreadable."""
+    for key in ("published", "updated"):
+        text = entry.get(key)
+        if isinstance(text, str) and (stored := iso_local(text) or _rfc822_local(text)):
+            return stored
+    return struct_time_iso(entry.get("published_parsed") or entry.get("updated_parsed"))
+
+
+def _rfc822_local(text: str) -> str | None:
+    try:
+        parsed = parsedate_to_datetime(text.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed.tzinfo is None:  # "-0000": UTC with no local offset known
+        parsed = parsed.replace(tzinfo=UTC)
+    return local_iso(parsed)
 
 
 def entry_link(entry) -> str | None:

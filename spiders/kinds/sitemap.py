@@ -17,7 +17,7 @@ from __future__ import annotations
 import lxml.etree
 from scrapy.utils.gz import gunzip, gzip_magic_number
 
-from spiders.article import iso_date
+from spiders.article import iso_date, iso_local
 from spiders.base import SourceSpider
 
 PARSER = lxml.etree.XMLParser(
@@ -70,9 +70,10 @@ class SitemapSpider(SourceSpider):
                 self.malformed(response.url, "a <url> without <loc>")
                 continue
             news = entry.find("{*}news")
-            published = iso_date(news.findtext("{*}publication_date")) if news is not None else None
+            stated = news.findtext("{*}publication_date") if news is not None else None
+            published = iso_local(stated)  # the publisher's offset kept; compared in UTC
             title = (news.findtext("{*}title") or "").strip() if news is not None else ""
-            newest = published or iso_date(entry.findtext("{*}lastmod"))
+            newest = iso_date(stated) or iso_date(entry.findtext("{*}lastmod"))
             if newest and newest < self.since_iso:
                 continue
             if request := self.article_request(response.urljoin(loc), title, published):
