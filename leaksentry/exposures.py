@@ -103,7 +103,11 @@ def attach(
         alert_id = alert["id"]
         details = sorted(set(json.loads(alert["details"])) | set(match.details_matched))
         domains = list(dict.fromkeys([*json.loads(alert["domains"]), domain]))
-        latest = max(filter(None, [alert["last_published"], item.published]), default=None)
+        latest = max(  # times carry their publisher's offset: compare instants, not strings
+            filter(None, [alert["last_published"], item.published]),
+            key=parse_iso_datetime,
+            default=None,
+        )
         alert |= {
             "max_score": max(alert["max_score"], float(match.score)),
             "details": json.dumps(details),

@@ -317,7 +317,7 @@ class Store:
                 "select m.id as match_id, m.score, m.details_matched, m.evidence, m.created_at, "
                 "i.id as item_id, i.url, i.source, i.kind, i.title, i.published, i.story "
                 "from matches m join items i on i.id = m.item_id where m.alert_id = ? "
-                "order by coalesce(i.published, m.created_at), m.id",
+                "order by coalesce(datetime(i.published), datetime(m.created_at)), m.id",
                 [alert_id],
             )
         )

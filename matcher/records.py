@@ -18,7 +18,7 @@ class Item:
     url: str
     kind: str  # "news" | "social"
     source: str
-    published: str | None  # ISO 8601, UTC when known
+    published: str | None  # ISO 8601 with the publisher's UTC offset when known, else UTC
     title: str
     text: str
     lang: str | None = None

@@ -8,10 +8,12 @@ from __future__ import annotations
 import json
 import re
 from collections import OrderedDict
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from markupsafe import Markup, escape
 
+from matcher.records import parse_iso_datetime
 from matcher.text import terms
 
 _TOKEN = re.compile(r"\w[\w'’.,-]*\w|\w", re.UNICODE)
@@ -89,11 +91,18 @@ def story_items(rows: list[dict], wanted: dict[str, set[int]], n_details: int | 
         }
 
 
+def _instant(row: dict) -> datetime:
+    """When an item appeared (times carry their publisher's offset: compare instants)."""
+    return parse_iso_datetime(row["published"] or row["created_at"]) or datetime.min.replace(
+        tzinfo=UTC
+    )
+
+
 def spread(rows: list[dict]) -> list[dict]:
     """Per day: items, sites new that day, and sites so far (how the story spread)."""
     days: OrderedDict[str, dict] = OrderedDict()
     seen: set[str] = set()
-    for row in sorted(rows, key=lambda r: r["published"] or r["created_at"] or ""):
+    for row in sorted(rows, key=_instant):
         day = (row["published"] or row["created_at"] or "unknown")[:10]
         entry = days.setdefault(day, {"day": day, "items": 0, "new_sites": [], "sources": []})
         entry["items"] += 1
