@@ -593,14 +593,22 @@ def health(config_path):
     help="Items JSON Lines file (repeatable).",
 )
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Alerts JSONL out.")
+@click.option(
+    "--background",
+    "background_paths",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Items of an unrelated stream to calibrate on (repeatable; default: the input).",
+)
 @click.option("--all-scores", is_flag=True, help="Write every scored pair with an 'alert' field.")
 @click.option("--model", help="Model name or folder (default: the configured model).")
 @config_option
-def backtest(briefs_paths, item_paths, out, all_scores, model, config_path):
+def backtest(briefs_paths, item_paths, out, background_paths, all_scores, model, config_path):
     """Run the live decision over files, with no database and no network.
 
     Writes one JSON line per (brief, item) it would alert on: brief_id, item_id, score,
-    details_matched, evidence.
+    details_matched, evidence. The background model (how rarely unrelated items come close to
+    each brief) is measured on --background files when given, else on the input itself.
 
     Example: leaksentry backtest --briefs b.jsonl --items i.jsonl --items posts.jsonl --out a.jsonl
     """
@@ -616,6 +624,7 @@ def backtest(briefs_paths, item_paths, out, all_scores, model, config_path):
         MatcherSettings.from_dict(config.matcher),
         all_scores=all_scores,
         progress=sys.stderr.isatty(),
+        background_paths=list(background_paths) or None,
     )
     click.echo(
         f"{summary.briefs} briefs x {summary.items} items: {summary.alerts} alerts "

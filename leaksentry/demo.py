@@ -41,8 +41,6 @@ def write_demo_config(out: Path, data_dir: Path, site_url: str, smtp_port: int) 
         'security = "none"\n'
         'sender = "leaksentry-demo@localhost"\n'
         'recipients = ["duty-desk@example.org"]\n\n'
-        "[matcher]\n"
-        "min_background = 30  # the demo stream is small; a real one calibrates on 100+ items\n\n"
         "[alerts]\n"
         'immediate = "all"  # the demo mails every alert at once; low severity normally waits\n',
         encoding="utf-8",

@@ -264,36 +264,50 @@ def retro_check(config: Config, store: Store, vault: Vault, matcher, brief_ids) 
 
 
 def calibrate(store: Store, matcher, prepared_briefs: list) -> None:
-    """Measure the recent stored stream so that thresholds mean the same in any stream.
+    """Measure a sample of the recent stored stream: how rarely its unrelated items come
+    close to each brief, and how many items a week it brings (the budget's denominator).
 
-    Done again when the briefs changed, the stream grew by a fifth, or recalibrate_hours
-    passed; the result stays on the matcher for the life of the process.
+    The sample is kept (a fixed background) and measured again when the briefs change, the
+    stream doubled, or recalibrate_hours passed; the result stays on the matcher for the
+    life of the process, so the same item gets the same decision between refreshes.
     """
     settings = matcher.settings
     since = datetime.now(UTC) - timedelta(days=settings.background_days)
-    background = store.recent_items(since.isoformat(timespec="seconds"), settings.background_items)
+    stamp = since.isoformat(timespec="seconds")
+    background = store.recent_items(stamp, settings.background_items)
     key = (tuple(sorted(b.brief.id for b in prepared_briefs)), len(background))
     if matcher.calibrated is not None:
         (briefs, size), when = matcher.calibrated
         fresh = datetime.now(UTC) - when < timedelta(hours=settings.recalibrate_hours)
-        if briefs == key[0] and fresh and len(background) < size * 1.2:
+        if briefs == key[0] and fresh and len(background) < size * 2:
             return
-    capped = matcher.calibrate(prepared_briefs, matcher.prepare_items(background))
+    volume = store.count_items_since(stamp) / max(settings.background_days, 1e-3) * 7.0
+    raised = matcher.calibrate(prepared_briefs, matcher.prepare_items(background), volume)
     matcher.calibrated = (key, datetime.now(UTC))
+    small = sorted(
+        kind
+        for kind in ("news", "social")
+        if sum(1 for item in background if (item.kind == "social") == (kind == "social"))
+        < settings.min_background
+    )
     log.info(
-        "calibrated on %d background item(s); %d brief(s) capped", len(background), len(capped)
+        "calibrated on %d background item(s) (%.0f items a week); %d brief(s) above the floor%s",
+        len(background),
+        matcher.background.items_per_week,
+        len(raised),
+        f"; too few {' and '.join(small)} items to measure: built-in tails used" if small else "",
     )
 
 
-DISMISS_STEP, DISMISS_MAX = 0.05, 0.30  # each dismissed alert makes its brief stricter...
-CONFIRM_STEP, CONFIRM_MAX = 0.02, 0.10  # ...each confirmed one a little more sensitive
+DISMISS_STEP, DISMISS_MAX = 0.25, 1.5  # each dismissed alert makes its brief stricter...
+CONFIRM_STEP, CONFIRM_MAX = 0.1, 0.5  # ...each confirmed one a little more sensitive
 
 
 def feedback_offsets(store: Store) -> dict[str, float]:
-    """Operators' verdicts move each brief's threshold (calibrated z units; + is stricter).
+    """Operators' verdicts move each brief's threshold (evidence units, log10; + is stricter).
 
-    A clear leak scores about 0.3-0.7 z above the threshold: three dismissals (+0.15) silence
-    a brief's borderline matches, never its clear ones."""
+    A clear leak is several units above the threshold: three dismissals (+0.75, evidence
+    about six times rarer) silence a brief's borderline matches, never its clear ones."""
     offsets = {}
     for brief_id, (confirmed, dismissed) in store.verdict_counts().items():
         offset = min(DISMISS_MAX, DISMISS_STEP * dismissed) - min(

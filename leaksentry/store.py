@@ -180,6 +180,12 @@ class Store:
         )
         return [Item.from_dict(row) for row in rows]
 
+    def count_items_since(self, since: str) -> int:
+        """How many items were stored since `since` (the stream's volume)."""
+        return self.db.execute(
+            "select count(*) from items where fetched_at >= ?", [since]
+        ).fetchone()[0]
+
     def items(self) -> Iterator[Item]:
         for row in self.db.query("select * from items order by fetched_at, id"):
             yield Item.from_dict(row)

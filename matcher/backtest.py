@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from matcher.embedder import MemoryCache, load_embedder
+from matcher.embedder import MemoryCache, VectorCache, load_embedder
 from matcher.errors import InputError
 from matcher.records import Brief, Item
 from matcher.scoring import Matcher, MatcherSettings
@@ -62,23 +62,36 @@ def backtest_records(
     settings: MatcherSettings | None = None,
     all_scores: bool = False,
     progress: bool = True,
+    background: list[Item] | None = None,
+    cache: VectorCache | None = None,
 ) -> BacktestSummary:
     """Score `items` against `briefs` as the service would and write one JSON line per (brief,
-    item) it would alert on (all_scores: every pair above the floor, with an "alert" field)."""
+    item) it would alert on (all_scores: every pair above the floor, with an "alert" field).
+
+    The background model is measured on `background` when given (a sample of unrelated
+    items: the same pair then gets the same decision whatever else `items` holds), else on
+    `items` themselves, as the service measures its own recent stream. `cache` keeps
+    vectors between runs (default: this run only)."""
     started = time.perf_counter()
     embedder = load_embedder(model)
     load_seconds = time.perf_counter() - started
-    matcher = Matcher(embedder, settings, cache=MemoryCache())
+    matcher = Matcher(embedder, settings, cache=cache if cache is not None else MemoryCache())
     prepared_briefs = [matcher.prepare_brief(b) for b in briefs]
     alerts = lines = 0
-    bar = _progress(len(items), progress)
-    prepared_items = []
-    for start in range(0, len(items), CHUNK):
-        prepared_items += matcher.prepare_items(items[start : start + CHUNK])
-        bar.update(min(CHUNK, len(items) - start))
+    extra = [item for item in background or [] if item.id not in {i.id for i in items}]
+    everything = items + extra
+    bar = _progress(len(everything), progress)
+    prepared = []
+    for start in range(0, len(everything), CHUNK):
+        prepared += matcher.prepare_items(everything[start : start + CHUNK])
+        bar.update(min(CHUNK, len(everything) - start))
     bar.close()
-    # The input is the background: it sets term rarity and the scale of every measurement.
-    matcher.calibrate(prepared_briefs, prepared_items)
+    prepared_items = prepared[: len(items)]
+    if background is None:
+        matcher.calibrate(prepared_briefs, prepared_items)
+    else:
+        wanted = {item.id for item in background}
+        matcher.calibrate(prepared_briefs, [p for p in prepared if p.item.id in wanted])
     with Path(out_path).open("w", encoding="utf-8") as out:
         for start in range(0, len(prepared_items), CHUNK):
             chunk = prepared_items[start : start + CHUNK]

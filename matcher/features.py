@@ -1,116 +1,157 @@
 """The measurements behind a decision, for every (item, brief) pair of a batch at once.
 
-Each is one question an analyst would ask:
-- S_max / S_cov3: does some passage say what the brief says (best row; mean of the three
-  best-covered summary sentences and details)?
-- L_pass: how much of the brief's rare vocabulary (names, places, numbers, dates) sits
-  together in one passage? L_cov: what share of it does the whole item use?
-- D_lex: over the brief's details, what share of each detail's rare terms does the item use?
-- N_det: how many of the brief's details does the item reveal (the rule the explanation's
-  `details_matched` uses: a third of the detail's rarity, or a passage within cosine 0.55)?
-- JT: is there one passage that carries the brief's meaning and its rare terms together (and
-  names its day or week)? The paragraph buried in an article about something else.
-- DATE: does the item name a day the brief names, still ahead of the item's publication,
-  once "this Thursday" is resolved? WEEK / MONTH: does it name, without a day, a week or a
-  month the brief's days fall in ("next week", "later this month", "from September")?
-  None of the three counts when both name clock times and none agree (within 90 minutes):
-  the same place on the same day at another hour is another event.
-- m_*: attribution: how much better the item fits this brief than any other brief being
-  watched (an item rarely leaks two plans; the same kind of operation elsewhere usually fits
-  a sibling brief as well or better).
-Arrays are shaped (items, briefs).
+Each is one question an analyst would ask, and none depends on what else is in the batch:
+- topic: does some passage say what the brief says? The best cosine between any passage of
+  the item and any row of the brief (summary sentences and details). The background model
+  (matcher.calibrate) turns it into how rarely an unrelated item comes this close.
+- facts: which of the brief's names and numbers does the item use? Per detail, the rarity
+  (matcher.rarity, log10 units) of the shared names and numbers, at most MAX_DETAIL_INFO a
+  detail, so that one long name cannot count as several facts. A term the brief shares with
+  another watched brief counts half: it does not tell which of the two plans leaked.
+- details: how many of the brief's details the item reveals (DETAIL_INFO of its names and
+  numbers, or a passage within cosine DETAIL_SIM of it): the explanation's details_matched.
+- day / week / month: does the item name a day the brief names, still ahead of the item's
+  publication, once "this Thursday" is resolved? Or, without a day, a week or a month the
+  brief's days fall in ("next week", "later this month")? None counts when both name clock
+  times and none agree within 90 minutes: the same place on the same day at another hour
+  is another event.
+- behind: how far the item's topic similarity falls behind the best *other* watched brief's
+  (0 when this brief fits best, or when it is the only brief). Attribution refines a
+  decision between the organisation's own similar plans; it never makes one.
+Arrays are shaped (items, briefs); per-detail arrays (items, briefs, details).
 """
 
 from __future__ import annotations
 
+import math
+from collections import defaultdict
+from datetime import date
+
 import numpy as np
 
-from matcher.lexical import BriefTermIndex
+from matcher.rarity import ITEM_WORDS_LOG10, term_info
 
-MARGIN_OF = ("S_max", "S_cov3", "D_lex", "L_pass", "N_det", "JT")
-BASE = ("S_max", "S_cov3", "L_pass", "L_cov", "D_lex", "DATE", "WEEK", "MONTH", "N_det", "JT")
-# A detail counts as revealed from this share of its rarity, or this cosine with a passage
-# (MatcherSettings.detail_share / detail_threshold: the explanation uses the same rule).
-DETAIL_SHARE = 0.34
-DETAIL_SIM = 0.55
-SIM_UNIT, LEX_UNIT = 0.4, 1.3  # typical spreads of passage similarity and log rare mass
+MAX_DETAIL_INFO = 4.0  # one detail is worth at most "one item in ten thousand"
+MAX_REST_INFO = 2.0  # names of the summary that no detail repeats count less
+SHARED_FACTOR = 0.5  # a term another watched brief also names
+DETAIL_INFO = 2.0  # a detail is revealed from this much of its names and numbers...
+DETAIL_SIM = 0.55  # ...or from a passage this close to it
 CLOCK_TOLERANCE = 90  # minutes: "around 5am" still meets a 04:30 start
-NAMES = BASE + tuple(f"m_{n}" for n in MARGIN_OF)
+NAMES = ("topic", "facts", "details", "day", "week", "month", "other_day", "behind")
+MAX_SHIFT = 1.0  # a term's rarity moves at most this much with the item's length
+DAY_TOLERANCE = 1  # days: "the night before" or "the morning after" is still the same plan
 
 
-def raw_features(briefs, items, index: BriefTermIndex) -> dict[str, np.ndarray]:
-    """Every feature but the margins (which need the calibration's floor)."""
+class FactIndex:
+    """For every name or number of the watched briefs: which brief and which detail group
+    names it, and what it is worth there. An item's terms are walked once, not each brief's."""
+
+    def __init__(self, briefs):
+        owners: dict[str, set[int]] = defaultdict(set)
+        for k, brief in enumerate(briefs):
+            for group in brief.specific:
+                for term in group:
+                    owners[term].add(k)
+        self.postings: dict[str, list[tuple[int, int, float]]] = defaultdict(list)
+        self.groups = [len(b.specific) for b in briefs]
+        for k, brief in enumerate(briefs):
+            seen: set[str] = set()
+            for j, group in enumerate(brief.specific):
+                for term in sorted(group - seen):  # a term counts for its first detail only
+                    weight = term_info(term) * (SHARED_FACTOR if len(owners[term]) > 1 else 1.0)
+                    self.postings[term].append((k, j, weight))
+                seen |= group
+
+    def shared(self, item_terms: set[str], length: int) -> dict[tuple[int, int], float]:
+        """The rarity the item shares with each (brief, detail group). A name in a short
+        post is rarer than the same name somewhere in a long article: the rarity of each
+        term is for an item of ITEM_WORDS words and moves by log10 of the length ratio."""
+        shift = min(MAX_SHIFT, max(-MAX_SHIFT, ITEM_WORDS_LOG10 - math.log10(max(length, 1))))
+        mass: dict[tuple[int, int], float] = defaultdict(float)
+        for term in item_terms:
+            for k, j, weight in self.postings.get(term, ()):
+                mass[(k, j)] += max(0.0, weight + shift * (weight > 0))
+        return mass
+
+
+def measure(briefs, items) -> dict[str, np.ndarray]:
+    """Every measurement of every (item, brief) pair; see the module docstring."""
     n_items, n_briefs = len(items), len(briefs)
-    features = {name: np.zeros((n_items, n_briefs), dtype=np.float32) for name in BASE}
+    most = max((len(b.specific) for b in briefs), default=1)
+    out = {name: np.zeros((n_items, n_briefs), dtype=np.float32) for name in NAMES}
+    out["detail_facts"] = np.zeros((n_items, n_briefs, most), dtype=np.float32)
+    out["detail_sim"] = np.zeros((n_items, n_briefs, most), dtype=np.float32)
     if not n_items or not n_briefs:
-        return features
+        return out
     rows = np.concatenate([b.vectors for b in briefs])
     row_brief = np.concatenate([np.full(len(b.vectors), k) for k, b in enumerate(briefs)])
     passages = np.concatenate([i.vectors for i in items])
     starts = np.cumsum([0] + [len(i.vectors) for i in items[:-1]])
-    similarity = passages @ rows.T  # passages x brief rows
-    best = np.maximum.reduceat(similarity, starts, axis=0)  # items x brief rows
-    passage_sim = np.stack([similarity[:, row_brief == k].max(axis=1) for k in range(n_briefs)], 1)
-    passage_lex = np.zeros_like(passage_sim)
-    passage_time = np.zeros_like(passage_sim)
-    revealed = np.zeros((n_items, n_briefs, max(len(b.detail_terms) for b in briefs)), bool)
-    for k, b in enumerate(briefs):
-        n_details = len(b.detail_terms)
-        revealed[:, k, :n_details] = best[:, row_brief == k][:, b.n_summary :] >= DETAIL_SIM
-    for k in range(n_briefs):
+    best = np.maximum.reduceat(passages @ rows.T, starts, axis=0)  # items x brief rows
+    for k, brief in enumerate(briefs):
         mine = best[:, row_brief == k]
-        features["S_max"][:, k] = mine.max(axis=1)
-        top = np.sort(mine, axis=1)[:, -3:]
-        features["S_cov3"][:, k] = top.mean(axis=1)
-    mass = np.array(index.mass)
+        out["topic"][:, k] = mine.max(axis=1)
+        details = mine[:, brief.n_summary :]
+        out["detail_sim"][:, k, : details.shape[1]] = details
+    index = FactIndex(briefs)
     brief_times = [_minutes(b.terms) for b in briefs]
     for i, item in enumerate(items):
-        item_times = _minutes(item.terms)
+        length = sum(len(p.split()) for p in item.passages)
+        for (k, j), mass in index.shared(item.terms, length).items():
+            cap = MAX_REST_INFO if j == index.groups[k] - 1 else MAX_DETAIL_INFO
+            out["detail_facts"][i, k, j] = min(cap, mass)
+        if not (item.periods or any(t.startswith("date:") for t in item.terms)):
+            continue
         published = item.item.published_at()
         today = published.date().isoformat() if published else ""
-        for p, passage_terms in enumerate(item.passage_terms):
-            shared, _ = index.shared(passage_terms)
-            for k, value in shared.items():
-                features["L_pass"][i, k] = max(features["L_pass"][i, k], value)
-                passage_lex[starts[i] + p, k] = value
-            periods = item.passage_periods[p] if item.passage_periods else set()
-            if periods or any(t.startswith("date:") for t in passage_terms):
-                for k, brief in enumerate(briefs):
-                    if not _clash(brief_times[k], item_times) and (
-                        _ahead(brief.dates & passage_terms, today)
-                        or any(a.startswith("week:") for a in brief.periods & periods)
-                    ):
-                        passage_time[starts[i] + p, k] = 1.0
-        shared, detail_shared = index.shared(item.terms)
-        for k, value in shared.items():
-            features["L_cov"][i, k] = value / mass[k]
-        for (k, j), value in detail_shared.items():
-            features["D_lex"][i, k] += value / index.detail_mass[k][j]
-            if value / index.detail_mass[k][j] >= DETAIL_SHARE:
-                revealed[i, k, j] = True
+        item_times = _minutes(item.terms)
         for k, brief in enumerate(briefs):
             if _clash(brief_times[k], item_times):
                 continue  # same day, another hour: another event (no timing evidence)
-            features["DATE"][i, k] = _ahead(brief.dates & item.terms, today)
-            shared_periods = brief.periods & item.periods
-            features["WEEK"][i, k] = any(p.startswith("week:") for p in shared_periods)
-            features["MONTH"][i, k] = any(p.startswith("month:") for p in shared_periods)
-    features["L_pass"] = np.log1p(features["L_pass"])
-    # one passage carrying both the brief's meaning and its rare terms (and its day or week):
-    # the paragraph buried in an unrelated article
-    joint = passage_sim / SIM_UNIT + np.log1p(passage_lex) / LEX_UNIT
-    features["JT"] = np.maximum.reduceat(joint + passage_time, starts, axis=0)
-    features["N_det"] = revealed.sum(axis=2).astype(np.float32)
-    return features
+            out["day"][i, k] = _ahead(brief.dates & item.terms, today)
+            out["other_day"][i, k] = _elsewhen(brief.dates, item.terms, today)
+            periods = brief.periods & item.periods
+            out["week"][i, k] = any(p.startswith("week:") for p in periods)
+            out["month"][i, k] = any(p.startswith("month:") for p in periods)
+    out["facts"] = out["detail_facts"].sum(axis=2)
+    revealed = (out["detail_facts"] >= DETAIL_INFO) | (out["detail_sim"] >= DETAIL_SIM)
+    for k, brief in enumerate(briefs):  # the last group is the summary's own names
+        revealed[:, k, len(brief.specific) - 1 :] = False
+    out["details"] = revealed.sum(axis=2).astype(np.float32)
+    out["revealed"] = revealed
+    if n_briefs > 1:
+        order = np.sort(out["topic"], axis=1)
+        first, second = order[:, -1:], order[:, -2:-1]
+        best_other = np.where(out["topic"] >= first, second, first)
+        out["behind"] = np.minimum(0.0, out["topic"] - best_other)
+    return out
 
 
 def _ahead(shared_days: set[str], today: str) -> bool:
     """Does the item name one of the brief's days still ahead of its publication? A leak
     speaks of what is coming; an item naming its own publication day as the brief's day
-    (a notice for today's market, an advisory's issue date) tells nothing in advance."""
+    (a notice for today's market, an advisory's issue date) tells nothing in advance.
+    Without a publication time only a full date (with its year) counts."""
     if not today:
-        return bool(shared_days)  # no publication time: any shared day counts
+        return any(atom.startswith("date:") for atom in shared_days)
     return any(atom.startswith("date:") and atom[5:] > today for atom in shared_days)
+
+
+def _elsewhen(brief_days: set[str], item_atoms: set[str], today: str) -> bool:
+    """Does the item name days still to come, none of them near any of the brief's days?
+    Then it announces another occasion: a fair on the 23rd, a store opening on the 30th,
+    a siren test on the 4th, beside a plan for the 22nd. (Days already past say nothing:
+    a report of last month's case does not contradict next week's plan.)"""
+    if not today or not brief_days:
+        return False
+    coming = [a[5:] for a in item_atoms if a.startswith("date:") and a[5:] > today]
+    if not coming:
+        return False
+    wanted = [date.fromisoformat(d[5:]) for d in brief_days]
+    return all(
+        min(abs((date.fromisoformat(day) - w).days) for w in wanted) > DAY_TOLERANCE
+        for day in coming
+    )
 
 
 def _minutes(atoms: set[str]) -> list[int]:
@@ -128,17 +169,3 @@ def _clash(brief_times: list[int], item_times: list[int]) -> bool:
         for b in brief_times
         for t in item_times
     )
-
-
-def add_margins(features: dict[str, np.ndarray], floor: dict[str, float]) -> None:
-    """m_X = X minus the best other brief's X (never below the background's typical X, so
-    that one brief alone, or briefs with nothing in common, are not penalised)."""
-    for name in MARGIN_OF:
-        values = features[name]
-        if values.shape[1] > 1:
-            order = np.sort(values, axis=1)
-            first, second = order[:, -1:], order[:, -2:-1]
-            best_other = np.where(values >= first, second, first)
-        else:
-            best_other = np.full_like(values, -np.inf)
-        features[f"m_{name}"] = values - np.maximum(best_other, floor.get(name, 0.0))

@@ -1,14 +1,25 @@
 """The decision: does an item expose a brief, how sure, and with which evidence.
 
-Version 3 (see docs/MATCHER.md): an item is cut into passages; each (item, brief) pair gets a
-few measurements (matcher.features): meaning shared with the brief's sentences and details,
-the brief's rare terms found together in one passage, how many details the item reveals,
-days, weeks and months resolved against the item's publication time (not counted when the
-item's clock times contradict the brief's), and how much better the item fits this brief
-than any other. Each measurement is put on the scale of a background stream
-(matcher.calibrate), a fixed linear combination gives a z score, and the pair alerts when z
-reaches the threshold, the item was published inside the brief's active window, and the
-brief's own background cap allows it.
+Version 4 (see docs/MATCHER.md). Every (item, brief) pair gets an *evidence* value in one
+unit an operator can read: log10 of "one unrelated item in how many would show this much".
+It adds three independent pieces (matcher.features):
+- the topic: how rarely an unrelated item of the same kind comes this close to the brief in
+  meaning, from the brief's own background tail (matcher.calibrate);
+- the facts: the brief's names and numbers the item uses, each worth its rarity in the
+  language at large (matcher.rarity), at most one "detail" each, counted at FACT_WEIGHT
+  because names and topic go together in related items;
+- the timing: the brief's day (or week, or month) named as still to come, counted only
+  beside at least one shared name or number (no single shared fact alerts alone).
+Attribution (falling behind another watched brief in meaning) can lower it; it never
+raises it.
+
+A pair alerts when its evidence reaches the brief's threshold, the item was published inside
+the brief's window, and nothing else gates it. The threshold is the evidence floor
+`min_evidence` (default 6: one unrelated item in a million), raised where the stream's volume
+and the budget `false_alerts_per_brief_per_week` ask for more, and where the brief's own
+background shows its unrelated items reaching the floor too often. Nothing depends on the
+other items of a batch: the same pair gets the same decision in any stream calibrated on the
+same background.
 """
 
 from __future__ import annotations
@@ -19,7 +30,7 @@ from datetime import UTC, date, datetime
 
 import numpy as np
 
-from matcher.calibrate import Calibration, default_calibration, fit_calibration
+from matcher.calibrate import Background, fit_tail, items_per_week, kind_of
 from matcher.dates import (
     brief_date_atoms,
     date_atoms,
@@ -28,49 +39,35 @@ from matcher.dates import (
     time_atoms,
 )
 from matcher.embedder import Embedder, VectorCache
-from matcher.features import MARGIN_OF, add_margins, raw_features
+from matcher.features import DETAIL_INFO, measure
 from matcher.lang import item_language
-from matcher.lexical import BriefTermIndex, TermStats
 from matcher.records import Brief, Item, Match
 from matcher.settings import settings_table
-from matcher.text import passages, sentences, terms
+from matcher.text import passages, sentences, specific_terms, terms
 
-# Weights of the standardised measurements (z units); fitted on the development sets, see
-# docs/MATCHER.md for how and what that means for the figures.
-WEIGHTS = {
-    "DATE": 0.414,
-    "WEEK": 0.457,
-    "MONTH": 0.187,
-    "m_S_max": 0.122,
-    "m_S_cov3": 0.035,
-    "m_D_lex": 0.099,
-    "m_L_pass": 0.18,
-    "m_JT": 0.09,
-    "m_N_det": 0.111,
-}
-BIAS = -0.597
-TIMING = ("DATE", "WEEK", "MONTH")  # one timing fact, the most specific that holds
-# Timing counts in full once the item's attributed meaning (m_S_max, standardised) reaches
-# TOPIC_GATE_SPAN, proportionally below it, and not at all when it is at or below the median.
-TOPIC_GATE, TOPIC_GATE_SPAN = "m_S_max", 0.5
-Z_SCALE = 10.0  # z -> score in (0, 1): sigmoid(Z_SCALE * z)
+FACT_WEIGHT = 0.5  # names and topic go together in related items: a fact counts half
+TIMING_INFO = {"day": 2.5, "week": 2.5, "month": 1.25}  # one timing fact, the most specific
+BEHIND_UNIT = 0.1  # each 0.1 of cosine behind another watched brief costs one unit
+OTHER_DAY_INFO = 2.0  # the item names only other coming days: another occasion
 
 
 @dataclass
 class MatcherSettings:
     """Knobs of the decision; the ``[matcher]`` table of the configuration sets them."""
 
-    threshold: float = 0.5  # alert when the score (a calibrated 0-1 scale) reaches this
-    max_alert_share: float = 0.05  # per-brief cap: alert on at most this share of background
+    threshold: float = 0.5  # alert from this score (0.5: evidence at the brief's threshold)
+    min_evidence: float = 6.0  # the floor: one unrelated item in 10^6 shows this much
+    false_alerts_per_brief_per_week: float = 1.0  # the budget, at the stream's own volume
+    items_per_day: float = 0.0  # the stream's volume; 0: measured from the items' times
     detail_threshold: float = 0.55  # a detail counts as revealed from this similarity ...
-    detail_share: float = 0.34  # ... or when the item holds this share of its rare terms
+    detail_info: float = DETAIL_INFO  # ... or from this much of its names and numbers
     max_evidence: int = 3  # passages quoted as evidence
     candidate_floor: float = 0.05  # pairs scoring below this are not reported (all_scores)
     first_stage: int = 0  # >0: embed a passage only if it shares this many terms with a brief
-    min_background: int = 100  # fewer background items than this: built-in defaults are kept
+    min_background: int = 300  # fewer background items of a kind: built-in topic tails
     background_days: float = 7.0  # the service calibrates on the items stored in these days...
-    background_items: int = 2000  # ...at most this many of the most recent
-    recalibrate_hours: float = 1.0  # ...again at most this often
+    background_items: int = 5000  # ...at most this many of the most recent
+    recalibrate_hours: float = 24.0  # ...again at most this often (a fixed, refreshed sample)
 
     @classmethod
     def from_dict(cls, table: dict | None) -> MatcherSettings:
@@ -91,6 +88,7 @@ class PreparedBrief:
     detail_terms: list[set[str]]
     dates: set[str]
     periods: set[str] = field(default_factory=set)  # weeks and months of its days
+    specific: list[set[str]] = field(default_factory=list)  # names, numbers: per detail, rest
 
 
 @dataclass(repr=False)
@@ -116,10 +114,11 @@ class Matcher:
         self.embedder = embedder
         self.settings = settings or MatcherSettings()
         self.cache = cache
-        self.calibration: Calibration = default_calibration()
+        self.background = Background()
         # what the service last calibrated on: ((brief ids, background size), when)
         self.calibrated: tuple | None = None
-        # operator feedback: brief id -> change of that brief's threshold in z units (+ stricter)
+        # operator feedback: brief id -> change of that brief's threshold (evidence units,
+        # + stricter)
         self.brief_offsets: dict[str, float] = {}
         # first stage: the terms of every brief prepared so far, by brief id
         self._watched: dict[str, set[str]] = {}
@@ -141,6 +140,8 @@ class Matcher:
         every = set().union(*atoms)
         periods = day_period_atoms(every).union(*(period_atoms(t, reference) for t in texts))
         self._watched[brief.id] = {t for t in every if not t.startswith(("date:", "md:"))}
+        details = [specific_terms(d) for d in brief.details]
+        rest = specific_terms(brief.summary) - set().union(*details)
         return PreparedBrief(
             brief=brief,
             vectors=vectors,
@@ -149,6 +150,7 @@ class Matcher:
             detail_terms=atoms[n_summary:],
             dates={a for a in every if a.startswith("date:")},
             periods=periods,
+            specific=[*details, rest],
         )
 
     def prepare_items(self, items: list[Item]) -> list[PreparedItem]:
@@ -204,27 +206,56 @@ class Matcher:
     # -- calibrating -----------------------------------------------------------------------
 
     def calibrate(
-        self, briefs: list[PreparedBrief], background: list[PreparedItem]
+        self,
+        briefs: list[PreparedBrief],
+        background: list[PreparedItem],
+        volume_per_week: float | None = None,
     ) -> dict[str, float]:
-        """Measure the background stream and keep the result for every later `score`.
+        """Measure a background sample of the stream and keep the result for every later
+        `score` (for the service: the stored items of the last days; for a backtest, its
+        `--background` file or else its input). The stream's volume is the setting
+        `items_per_day`, else `volume_per_week` (the service counts what it stored), else
+        what the sample's publication times show. Returns the briefs whose threshold the
+        background raised above the floor, as brief id -> evidence threshold."""
+        s = self.settings
+        model = Background(items=len(background))
+        if s.items_per_day > 0:
+            model.items_per_week = 7.0 * s.items_per_day
+        elif volume_per_week:
+            model.items_per_week = volume_per_week
+        else:
+            model.items_per_week = items_per_week([p.item.published_at() for p in background])
+        if not briefs or not background:
+            self.background = model
+            return {}
+        measured = measure(briefs, background)
+        kinds = np.array([kind_of(p.item.kind) for p in background])
+        for kind in set(kinds):
+            inside = kinds == kind
+            if inside.sum() < s.min_background:
+                continue  # too few to say: the built-in tail for this kind stays
+            for k, brief in enumerate(briefs):
+                model.topic[(brief.brief.id, kind)] = fit_tail(measured["topic"][inside, k])
+        self.background = model
+        evidence = self._evidence(briefs, background, measured)
+        raised = {}
+        for k, brief in enumerate(briefs):
+            model.tails[brief.brief.id] = fit_tail(evidence[:, k])
+            needed = self.threshold(brief.brief.id, with_feedback=False)
+            if needed > s.min_evidence:
+                raised[brief.brief.id] = round(needed, 3)
+        return raised
 
-        `background`: prepared items of the recent stream (for a backtest, its input; for the
-        service, the stored items of the last days, a few hundred at least). Returns the
-        briefs whose own threshold had to be raised, as brief id -> score threshold.
-        """
-        self.calibration = fit_calibration(
-            briefs,
-            background,
-            lambda stats: self._index(stats, briefs),
-            self._combine,
-            _logit(self.settings.threshold) / Z_SCALE,
-            self.settings.max_alert_share,
-            self.settings.min_background,
-        )
-        return {
-            brief_id: round(_sigmoid(Z_SCALE * z), 4)
-            for brief_id, z in self.calibration.brief_thresholds.items()
-        }
+    def threshold(self, brief_id: str, with_feedback: bool = True) -> float:
+        """The evidence a pair needs to alert for this brief: the floor, or what the stream's
+        volume and the budget ask for (model and background tail), whichever is more."""
+        s, model = self.settings, self.background
+        budget = max(s.false_alerts_per_brief_per_week, 1e-9)
+        needed = max(s.min_evidence, math.log10(max(model.items_per_week, 1.0) / budget))
+        observed = model.budget_evidence(brief_id, budget)
+        if observed is not None:
+            needed = max(needed, observed)
+        return needed + (self.brief_offsets.get(brief_id, 0.0) if with_feedback else 0.0)
 
     # -- scoring ---------------------------------------------------------------------------
 
@@ -234,81 +265,74 @@ class Matcher:
         """Matches worth recording: alerts, plus (all_scores) every pair above the floor."""
         if not briefs or not items:
             return []
-        z = self.z_scores(briefs, items)
+        measured = measure(briefs, items)
+        evidence = self._evidence(briefs, items, measured)
         s = self.settings
-        global_z = _logit(s.threshold) / Z_SCALE
-        floor_z = _logit(s.candidate_floor) / Z_SCALE
-        caps = self.calibration.brief_thresholds
+        thresholds = [self.threshold(b.brief.id) for b in briefs]
         results = []
         for i, prepared_item in enumerate(items):
             published = prepared_item.item.published_at()
             for k, prepared_brief in enumerate(briefs):
-                value = float(z[i, k])
-                limit = self._limit(
-                    prepared_brief.brief.id,
-                    max(global_z, caps.get(prepared_brief.brief.id, global_z)),
-                )
-                alert = value >= limit and prepared_brief.brief.is_leak_time(published)
-                if alert or (all_scores and value >= floor_z):
-                    results.append(self._match(prepared_brief, prepared_item, value, alert))
+                score = _score(float(evidence[i, k]), thresholds[k])
+                alert = score >= s.threshold and prepared_brief.brief.is_leak_time(published)
+                if alert or (all_scores and score >= s.candidate_floor):
+                    results.append(
+                        self._match(prepared_brief, prepared_item, score, alert, measured, i, k)
+                    )
         return results
 
-    def _limit(self, brief_id: str, limit_z: float) -> float:
-        """A brief's threshold, moved by operator feedback (z units: scores saturate near 1,
-        the calibrated evidence does not)."""
-        return limit_z + self.brief_offsets.get(brief_id, 0.0)
+    def evidence(self, briefs: list[PreparedBrief], items: list[PreparedItem]) -> np.ndarray:
+        """The evidence of every (item, brief) pair, shaped (items, briefs); log10 units."""
+        return self._evidence(briefs, items, measure(briefs, items))
 
-    def z_scores(self, briefs: list[PreparedBrief], items: list[PreparedItem]) -> np.ndarray:
-        """The calibrated evidence of every (item, brief) pair, shaped (items, briefs)."""
-        features = raw_features(briefs, items, self._index(self.calibration.stats, briefs))
-        add_margins(features, {n: self.calibration.centre[n] for n in MARGIN_OF})
-        return self._combine(self.calibration.standardise(features))
-
-    @staticmethod
-    def _index(stats: TermStats, briefs: list[PreparedBrief]) -> BriefTermIndex:
-        # Built per call: briefs are few, and the index depends on the current term stats.
-        return BriefTermIndex(stats, [(b.terms, b.detail_terms) for b in briefs])
-
-    def _combine(self, standardised: dict[str, np.ndarray]) -> np.ndarray:
-        """Timing (day, week, month) counts once, at its strongest, and only as far as the
-        item's meaning agrees with the brief (same place and day for another reason: no);
-        the other measurements add up."""
-        timing = np.maximum.reduce([WEIGHTS[name] * standardised[name] for name in TIMING])
-        timing = timing * np.clip(standardised[TOPIC_GATE] / TOPIC_GATE_SPAN, 0.0, 1.0)
-        z = timing + sum(
-            WEIGHTS[name] * standardised[name] for name in WEIGHTS if name not in TIMING
-        )
-        return z + BIAS
+    def _evidence(self, briefs, items, measured) -> np.ndarray:
+        """Topic + facts + timing (+ attribution, which only lowers), in log10 units."""
+        topic = np.zeros_like(measured["topic"])
+        for i, item in enumerate(items):
+            kind = kind_of(item.item.kind)
+            for k, brief in enumerate(briefs):
+                topic[i, k] = self.background.topic_info(
+                    brief.brief.id, kind, float(measured["topic"][i, k])
+                )
+        timing = np.maximum.reduce([TIMING_INFO[n] * measured[n] for n in TIMING_INFO])
+        timing = timing * (measured["facts"] >= DETAIL_INFO)  # never a shared day alone
+        behind = measured["behind"] / BEHIND_UNIT
+        elsewhen = OTHER_DAY_INFO * measured["other_day"] * (timing == 0)
+        return topic + FACT_WEIGHT * measured["facts"] + timing + behind - elsewhen
 
     # -- explaining ------------------------------------------------------------------------
 
-    def _match(self, pb: PreparedBrief, pi: PreparedItem, z: float, alert: bool) -> Match:
+    def _match(
+        self, pb: PreparedBrief, pi: PreparedItem, score: float, alert: bool, measured, i, k
+    ) -> Match:
         """Which details the item reveals, and the passages that carry the evidence."""
         s = self.settings
+        n_details = len(pb.brief.details)
+        facts = measured["detail_facts"][i, k, :n_details]
+        close = measured["detail_sim"][i, k, :n_details]
+        matched = [
+            j
+            for j in range(n_details)
+            if facts[j] >= s.detail_info or close[j] >= s.detail_threshold
+        ]
         similarity = pi.vectors @ pb.vectors.T  # passages x brief rows
-        detail_sim = similarity[:, pb.n_summary :]
-        stats = self.calibration.stats
-        matched, rows = [], []
-        for j, detail in enumerate(pb.detail_terms):
-            total = sum(stats.rarity(t) for t in detail) or 1.0
-            per_passage = [sum(stats.rarity(t) for t in detail & pt) for pt in pi.passage_terms]
-            lexical_best = int(np.argmax(per_passage))
-            share = sum(stats.rarity(t) for t in detail & pi.terms) / total
-            semantic_best = int(detail_sim[:, j].argmax()) if detail_sim.size else 0
-            if share >= s.detail_share:
-                matched.append(j)
-                rows.append((share, lexical_best))
-            elif detail_sim.size and detail_sim[semantic_best, j] >= s.detail_threshold:
-                matched.append(j)
-                rows.append((float(detail_sim[semantic_best, j]), semantic_best))
+        rows = []
+        for j in matched:
+            names = pb.specific[j] if j < len(pb.specific) else set()
+            by_names = [len(names & pt) for pt in pi.passage_terms]
+            if facts[j] >= s.detail_info and max(by_names, default=0):
+                rows.append((facts[j] / 4.0 + 1.0, int(np.argmax(by_names))))
+            else:
+                column = similarity[:, pb.n_summary + j]
+                rows.append((float(column.max()), int(column.argmax())))
         evidence_rows = [row for _, row in sorted(rows, reverse=True)]
         if not evidence_rows:
             evidence_rows = [int(similarity.max(axis=1).argmax())]
-        evidence = [pi.passages[i] for i in dict.fromkeys(evidence_rows)][: s.max_evidence]
+        evidence = [pi.passages[r] for r in dict.fromkeys(evidence_rows)][: s.max_evidence]
         return Match(
             brief_id=pb.brief.id,
             item_id=pi.item.id,
-            score=round(_sigmoid(Z_SCALE * z), 4),
+            score=round(score, 4),
             details_matched=matched,
             evidence=evidence,
             alert=alert,
@@ -325,10 +349,7 @@ def _midnight(day: date | None) -> datetime | None:
     return datetime(day.year, day.month, day.day, tzinfo=UTC) if day else None
 
 
-def _sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, x))))
-
-
-def _logit(p: float) -> float:
-    p = min(max(p, 1e-6), 1 - 1e-6)
-    return math.log(p / (1 - p))
+def _score(evidence: float, threshold: float) -> float:
+    """Evidence relative to the brief's threshold as a 0-1 score: 0.5 at the threshold,
+    0.91 one unit (ten times rarer) above it, 0.09 one unit below."""
+    return 1.0 / (1.0 + 10.0 ** (-max(-30.0, min(30.0, evidence - threshold))))

@@ -194,12 +194,6 @@ def passages(title: str, text: str) -> list[str]:
     return result
 
 
-def key_terms(detail: str) -> set[str]:
-    """The specific words of a detail: names, numbers and rarer words, not filler."""
-    body = detail.split(":", 1)[1] if re.match(r"^[A-Za-z ]{2,20}:", detail) else detail
-    return {w for w in words(body) if w not in STOPWORDS and (len(w) > 3 or w.isdigit())}
-
-
 def stem(word: str) -> str:
     """A light English plural/possessive strip: 'containers' -> 'container', 'lorries' ->
     'lorry'. Enough for term overlap; a full stemmer conflates names."""
@@ -245,3 +239,52 @@ def _split_hyphenless(token: str) -> list[str]:
     if match and match.group(2) not in ("st", "nd", "rd", "th", "am", "pm", "er"):
         return [match.group(1), match.group(2)]
     return [token]
+
+
+# A brief's specific facts are its names and numbers: the words a writer capitalises inside a
+# sentence ("Marren Dock", "Orsolo"), acronyms ("ABC"), and figures ("38", "41.50"). Generic
+# words ("police", "containers") tell the topic, which the embedding reads; names and numbers
+# tell *which* operation. Weekday and month names are left to matcher.dates.
+_LABEL = re.compile(r"^\s*[A-Za-z][A-Za-z /]{1,24}:\s*")
+_NOT_NAMES = frozenset(
+    re.findall(
+        r"\w+",
+        "monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur "
+        "thurs fri sat sun january february march april may june july august september "
+        "october november december jan feb mar apr jun jul aug sep sept oct nov dec i we our",
+    )
+)
+
+
+def specific_terms(text: str) -> set[str]:
+    """The names and numbers of a brief's text, as terms (see `terms`).
+
+    A capitalised word counts when it does not open its sentence; when it opens it, when the
+    next word is capitalised too ("Orsolo Pharmaceuticals will ...") or the word is rare in
+    the language ("Fernwick dock, east gate"; not "Start 05:15"). A detail's label
+    ("Location:", "Target:") is not part of its text."""
+    found: set[str] = set()
+    for sentence in sentences(_LABEL.sub("", text or "")):
+        tokens = sentence.split()
+        for n, token in enumerate(tokens):
+            word = token.strip("\"'()[],.;:!?‘’“”")
+            if not word:
+                continue
+            number = any(c.isdigit() for c in word)
+            name = word[0].isupper() and (n > 0 or (word.isupper() and len(word) > 1))
+            if (
+                n == 0
+                and word[0].isupper()
+                and ((len(tokens) > 1 and tokens[1][:1].isupper()) or _uncommon(word))
+            ):
+                name = True
+            if number or name:
+                found.update(t for t in terms(word) if t not in _NOT_NAMES)
+    return found
+
+
+def _uncommon(word: str) -> bool:
+    """Rare enough in English to be a name rather than a capitalised ordinary word."""
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, "en") < 3.5

@@ -112,8 +112,8 @@ def test_operator_feedback_moves_a_briefs_threshold(embedder, tmp_path):
             store.insert_alert({"brief_id": "T-LIB", "status": "open"}), "confirmed", "bo", None
         )
         offsets = feedback_offsets(store)
-    assert offsets == {"T-DOCK": 0.15, "T-LIB": -0.02}
-    matcher.brief_offsets = {"T-OPEN": 0.6}
+    assert offsets == {"T-DOCK": 0.75, "T-LIB": -0.1}  # evidence units (log10)
+    matcher.brief_offsets = {"T-OPEN": 2.0}
     after = {(m.brief_id, m.item_id) for m in matcher.score(briefs, items) if m.alert}
     assert ("T-OPEN", "B4") not in after  # a borderline match of a much-dismissed brief
     assert ("T-DOCK", "B1") in after  # other briefs keep their threshold
