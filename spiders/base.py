@@ -44,8 +44,17 @@ class SourceSpider(scrapy.Spider):
         self.url = url.rstrip("/") if self.item_kind == "social" else url
         self.options = dict(options or {})
         self.state = dict(state or {})
-        self.since = datetime.now(UTC) - timedelta(seconds=lookback)
+        self.started = datetime.now(UTC)
+        self.since = self.started - timedelta(seconds=lookback)
+        self.started_iso = self.started.strftime("%Y-%m-%dT%H:%M:%SZ")
         self._store: Store | None = None
+
+    # -- marks -------------------------------------------------------------------------------
+    def trusted_mark(self, when: str) -> str:
+        """An ISO time from a post, feed or sitemap (set by its author or host), fit to be a
+        cursor: never later than the start of this crawl. A post dated 2099 is stored like any
+        other, but it cannot move a source's cursor past now and hide every later post."""
+        return min(when, self.started_iso)
 
     # -- the store, read-only here: the pipeline writes --------------------------------------
     def known(self, url: str) -> bool:

@@ -3,6 +3,10 @@
 The first crawl pages back with ``max_id`` until the lookback; later runs ask for what is newer
 than the newest status seen (``min_id`` kept per timeline in the source's state), page after
 page while pages come back full. Boosts are skipped (the original is its own status).
+
+A status id is a snowflake: the time it was made (from ``created_at``, which a remote server
+sets) shifted left 16 bits. An id beyond the start of the crawl is never kept as ``min_id``
+(a status dated 2099 would otherwise hide every later status): see ``cap``.
 """
 
 from __future__ import annotations
@@ -37,9 +41,18 @@ class MastodonSpider(ApiSpider):
         ]
         if self.options.get("local_timeline"):
             timelines.append("public")
+        saved = self.state.get("min_id", {})
+        for timeline in list(saved):  # one saved before ids were bounded is brought back
+            saved[timeline] = str(min(int(saved[timeline]), self.cap))
         for timeline in timelines:
-            min_id = self.state.get("min_id", {}).get(timeline)
+            min_id = saved.get(timeline)
             yield self.page(timeline, min_id=min_id) if min_id else self.page(timeline)
+
+    @property
+    def cap(self) -> int:
+        """The highest status id made by the start of this crawl (a snowflake id: the time in
+        milliseconds, shifted left 16 bits, plus a sequence)."""
+        return (int(self.started.timestamp() * 1000) << 16) | 0xFFFF
 
     def page(self, timeline: str, **ids):
         query = {"local": "true"} if timeline == "public" else {}
@@ -83,7 +96,8 @@ class MastodonSpider(ApiSpider):
         if not numbers:
             return
         saved = self.state.setdefault("min_id", {})
-        saved[timeline] = str(max([*numbers, after, int(saved.get(timeline, 0))]))
+        trusted = [number for number in numbers if number <= self.cap]
+        saved[timeline] = str(max([*trusted, after, int(saved.get(timeline, 0))]))
         if after and len(statuses) == LIMIT:  # catching up: more new statuses
             yield self.page(timeline, min_id=saved[timeline])
         elif not after and not reached_lookback:  # first crawl: further back

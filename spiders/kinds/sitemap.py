@@ -56,6 +56,8 @@ class SitemapSpider(SourceSpider):
                 continue
             url = response.urljoin(loc)
             lastmod = iso_date(entry.findtext("{*}lastmod"))
+            if lastmod and lastmod > self.started_iso:  # a future date says nothing: a child
+                lastmod = None  # dated 2099 that keeps its date is still read (conditional GET)
             before = validators.get(url, {}).get("lastmod")
             if lastmod and (lastmod == before or (before is None and lastmod < self.since_iso)):
                 continue

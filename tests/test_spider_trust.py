@@ -1,0 +1,248 @@
+"""Issue 11, crawler side: what a hostile or careless post, feed or host can do must not cost a
+leak. Real crawls (`leaksentry crawl` in a real process) of payloads written here, served on
+127.0.0.1, stored in a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from payloads import PayloadServer, crawl, exported, write_sources
+
+FUTURE = datetime(2099, 1, 1, 12, tzinfo=UTC)
+ARTICLE = """<!doctype html><html lang="en"><head><title>{title}</title>
+<meta property="article:published_time" content="{published}"></head><body><article>
+<h1>{title}</h1><p>{body}</p></article></body></html>"""
+
+
+def iso(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def snowflake(when: datetime) -> str:
+    """A Mastodon status id made at ``when`` (milliseconds << 16)."""
+    return str(int(when.timestamp() * 1000) << 16)
+
+
+def write(root: Path, name: str, body) -> None:
+    path = root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(body if isinstance(body, str) else json.dumps(body), encoding="utf-8")
+
+
+# -- one post in each platform's format ---------------------------------------------------------
+def bluesky(posts: list[tuple[str, datetime, str]]) -> dict:
+    return {
+        "posts": [
+            {
+                "uri": f"at://did:plc:trust/app.bsky.feed.post/{key}",
+                "cid": f"cid{key}",
+                "record": {"createdAt": iso(when), "text": text, "langs": ["en"]},
+            }
+            for key, when, text in posts
+        ]
+    }
+
+
+def reddit(posts: list[tuple[str, datetime, str]]) -> dict:
+    children = [
+        {
+            "kind": "t3",
+            "data": {
+                "name": f"t3_{key}",
+                "permalink": f"/r/trust/comments/{key}/post/",
+                "created_utc": when.timestamp(),
+                "title": text,
+                "selftext": text,
+                "is_self": True,
+            },
+        }
+        for key, when, text in posts
+    ]
+    return {"kind": "Listing", "data": {"after": None, "children": children}}
+
+
+def hackernews(posts: list[tuple[str, datetime, str]]) -> dict:
+    hits = [
+        {"objectID": key, "created_at_i": int(when.timestamp()), "title": text, "story_text": text}
+        for key, when, text in posts
+    ]
+    return {"hits": hits, "nbPages": 1}
+
+
+def mastodon(posts: list[tuple[str, datetime, str]]) -> list:
+    return [
+        {
+            "id": snowflake(when),
+            "created_at": iso(when),
+            "url": f"https://social.trust.example/@someone/{snowflake(when)}",
+            "content": f"<p>{text}</p>",
+            "language": "en",
+        }
+        for key, when, text in posts
+    ]
+
+
+def telegram(posts: list[tuple[str, datetime, str]]) -> str:
+    messages = "".join(
+        f'<div class="tgme_widget_message" data-post="trust_channel/{key}">'
+        f'<div class="tgme_widget_message_bubble"><div class="tgme_widget_message_text">{text}'
+        f'</div><a class="tgme_widget_message_date" href="https://t.me/trust_channel/{key}">'
+        f'<time datetime="{iso(when)}"></time></a></div></div>'
+        for key, when, text in posts
+    )
+    return f'<html><body><section class="tgme_channel_history">{messages}</section></body></html>'
+
+
+POST_KINDS = {  # kind: (listing path, payload file, source options, format)
+    "bluesky": ("/xrpc/app.bsky.feed.searchPosts", "b.json", {"queries": ["harbour"]}, bluesky),
+    "reddit": ("/r/trust/new.json", "r.json", {"subreddits": ["trust"]}, reddit),
+    "hackernews": ("/api/v1/search_by_date", "h.json", {"queries": ["harbour"]}, hackernews),
+    "mastodon": ("/api/v1/timelines/tag/harbour", "m.json", {"hashtags": ["harbour"]}, mastodon),
+    "telegram": ("/s/trust_channel", "t.html", {"channels": ["trust_channel"]}, telegram),
+}
+# the request parameter that carries each kind's "newest seen" mark to the platform
+MARK = {
+    "bluesky": lambda q: q.get("since"),
+    "hackernews": lambda q: q.get("numericFilters", "").partition(">=")[2],
+    "mastodon": lambda q: q.get("min_id"),
+    "gdelt": lambda q: q.get("startdatetime"),
+}
+
+
+def test_a_post_dated_2099_does_not_stop_later_posts(tmp_path):
+    """A post (or article) whose author-set time lies in 2099 is stored, but no kind's cursor
+    moves past the time of the crawl: the next run still asks for, and stores, what is new."""
+    root = tmp_path / "payloads"
+    earlier = datetime.now(UTC) - timedelta(hours=2)
+    with PayloadServer(root) as server:
+        sources = []
+        for kind, (path, name, options, render) in POST_KINDS.items():
+            write(
+                root,
+                f"{kind}/{name}",
+                render(
+                    [("1", earlier, "Old quay post"), ("2", FUTURE, "A post from the far future")]
+                ),
+            )
+            server.route(path, f"{kind}/{name}")
+            sources.append({"name": kind, "kind": kind, "url": server.url} | options)
+        # GDELT: an article list whose seendate lies in 2099 (a news kind with the same mark)
+        write(
+            root,
+            "gdelt/a.json",
+            {
+                "articles": [
+                    {
+                        "url": f"{server.url}/news/far.html",
+                        "title": "Far",
+                        "seendate": "20990101T120000Z",
+                    }
+                ]
+            },
+        )
+        write(
+            root,
+            "news/far.html",
+            ARTICLE.format(
+                title="Far future",
+                published="2026-11-27T08:00:00Z",
+                body="The harbour board met on Tuesday to discuss the new pontoon. " * 6,
+            ),
+        )
+        server.route("/api/v2/doc/doc", "gdelt/a.json")
+        sources.append(
+            {"name": "gdelt", "kind": "gdelt", "url": server.url, "queries": ["harbour"]}
+        )
+        # a sitemap index whose child says it was modified in 2099, and keeps saying so
+        write(root, "sitemap/index.xml", SITEMAP_INDEX.format(site=server.url))
+        write(root, "sitemap/child.xml", urlset(server.url, ["a"]))
+        for page in ("a", "b"):
+            write(
+                root,
+                f"news/{page}.html",
+                ARTICLE.format(
+                    title=f"Page {page}",
+                    published=iso(earlier),
+                    body=f"Page {page} of the harbour news: the quay reopens on Monday. " * 6,
+                ),
+            )
+        sources.append(
+            {"name": "sitemap", "kind": "sitemap", "url": f"{server.url}/sitemap/index.xml"}
+        )
+        # mastodon's first crawl pages back with max_id: nothing older
+        write(root, "mastodon/empty.json", [])
+        server.route(
+            "/api/v1/timelines/tag/harbour",
+            "mastodon/empty.json",
+            query={"max_id": snowflake(earlier)},
+        )
+        config = write_sources(tmp_path, sources)
+
+        first = crawl(config)
+        started_second = datetime.now(UTC)
+        time.sleep(1.1)
+        later = datetime.now(UTC)  # a post made after the first crawl: a real leak
+        for kind, (_, name, _, render) in POST_KINDS.items():
+            write(
+                root,
+                f"{kind}/{name}",
+                render(
+                    [
+                        ("3", later, "Divers at the slipway before dawn"),
+                        ("2", FUTURE, "A post from the far future"),
+                        ("1", earlier, "Old quay post"),
+                    ]
+                ),
+            )
+        write(root, "sitemap/child.xml", urlset(server.url, ["a", "b"]))
+        server.requests[:] = []
+        second = crawl(config)
+        items = exported(config)
+
+    for kind in [*POST_KINDS, "gdelt", "sitemap"]:
+        assert first[kind]["error"] is None, (kind, first[kind])
+        assert second[kind]["error"] is None, (kind, second[kind])
+    stored = {(item["source"], item["title"] or item["text"]) for item in items}
+    assert {kind for kind in POST_KINDS if (kind, "A post from the far future") in stored} == set(
+        POST_KINDS
+    )  # stored, just not trusted
+    lost = [
+        kind for kind in POST_KINDS if (kind, "Divers at the slipway before dawn") not in stored
+    ]
+    lost += [] if ("sitemap", "Page b") in stored else ["sitemap"]  # a page listed later
+    # and the mark each kind sends the platform is not in the future
+    future_marks = []
+    for seen in server.requests:
+        kind = next((k for k, v in POST_KINDS.items() if v[0] == seen.path), None)
+        kind = "gdelt" if seen.path == "/api/v2/doc/doc" else kind
+        mark = MARK[kind](seen.query) if kind in MARK else None
+        if mark and mark_time(kind, mark) > started_second:
+            future_marks.append((kind, mark))
+    assert (lost, future_marks) == ([], [])
+
+
+SITEMAP_INDEX = """<?xml version="1.0"?>
+<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+<sitemap><loc>{site}/sitemap/child.xml</loc><lastmod>2099-01-01T12:00:00Z</lastmod></sitemap>
+</sitemapindex>"""
+
+
+def urlset(site: str, pages: list[str]) -> str:
+    entries = "".join(f"<url><loc>{site}/news/{page}.html</loc></url>" for page in pages)
+    return (
+        '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"{entries}</urlset>"
+    )
+
+
+def mark_time(kind: str, mark: str) -> datetime:
+    if kind == "mastodon":
+        return datetime.fromtimestamp((int(mark) >> 16) / 1000, UTC)
+    if kind == "hackernews":
+        return datetime.fromtimestamp(int(mark), UTC)
+    if kind == "gdelt":
+        return datetime.strptime(mark, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+    return datetime.fromisoformat(mark.replace("Z", "+00:00"))
