@@ -13,7 +13,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from leaksentry.store import Store
 from spiders.article import extract_article
 from spiders.items import CollectedItem
-from spiders.pipelines import canonical_url
+from spiders.pipelines import canonical_url, identity
 
 GONE_DAYS = 7  # a page that answered 404/410 is asked again after this many days
 
@@ -57,11 +57,12 @@ class SourceSpider(scrapy.Spider):
         return min(when, self.started_iso)
 
     # -- the store, read-only here: the pipeline writes --------------------------------------
-    def known(self, url: str) -> bool:
-        """True when the page is already stored: it is not downloaded again."""
+    def known(self, url: str, kind: str = "news") -> bool:
+        """True when the page (or, with ``kind`` social, the post) is already stored: it is
+        not downloaded again. A post never makes a page count as stored (see ``identity``)."""
         if self._store is None:
             self._store = Store(self.settings.get("LEAKSENTRY_DATABASE"))
-        if self._store.has_url(canonical_url(url)):
+        if self._store.has_url(identity(kind, url)):
             self.crawler.stats.inc_value("leaksentry/already_stored")
             return True
         return False
@@ -78,7 +79,7 @@ class SourceSpider(scrapy.Spider):
 
         ``kind`` overrides the spider's item kind: a page linked from a post is news.
         """
-        if self.known(url) or self.gone(url):
+        if self.known(url, kind or self.item_kind) or self.gone(url):
             return None
         return scrapy.Request(
             url,

@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from payloads import PayloadServer, crawl, exported, write_sources
+from payloads import PayloadServer, crawl, exported, run_cli, write_sources
 
 FUTURE = datetime(2099, 1, 1, 12, tzinfo=UTC)
 ARTICLE = """<!doctype html><html lang="en"><head><title>{title}</title>
@@ -246,3 +246,71 @@ def mark_time(kind: str, mark: str) -> datetime:
     if kind == "gdelt":
         return datetime.strptime(mark, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
     return datetime.fromisoformat(mark.replace("Z", "+00:00"))
+
+
+FEED = """<?xml version="1.0"?><rss version="2.0"><channel><title>Courier</title>
+<link>{site}/</link><description>news</description>
+<item><title>Pontoon works</title><link>{site}/news/pontoon.html</link><guid>1</guid></item>
+<item><title>Slipway closed</title><link>{site}/news/slipway.html</link><guid>2</guid></item>
+</channel></rss>"""
+
+
+def status(number: int, when: datetime, url: str, text: str) -> dict:
+    toot = snowflake(when)[:-2] + f"{number:02d}"
+    return {
+        "id": toot,
+        "created_at": iso(when),
+        "uri": f"https://social.trust.example/users/someone/statuses/{toot}",
+        "url": url,
+        "content": f"<p>{text}</p>",
+        "language": "en",
+    }
+
+
+def test_a_post_whose_url_is_an_article_does_not_hide_the_article(tmp_path):
+    """A Mastodon status may give any address as its ``url``; here a news article's. The status
+    is stored under its own identity and the feed still downloads and stores the article; a
+    status naming an article already stored is stored too."""
+    root = tmp_path / "payloads"
+    earlier = datetime.now(UTC) - timedelta(hours=1)
+    with PayloadServer(root) as server:
+        pontoon, slipway = f"{server.url}/news/pontoon.html", f"{server.url}/news/slipway.html"
+        for page, title in ((pontoon, "Pontoon works"), (slipway, "Slipway closed")):
+            write(
+                root,
+                page.removeprefix(server.url + "/"),
+                ARTICLE.format(
+                    title=title,
+                    published=iso(earlier),
+                    body=f"{title}: the harbour board says the work starts on Monday at dawn. " * 6,
+                ),
+            )
+        write(root, "feed.rss", FEED.format(site=server.url))
+        write(root, "m1.json", [status(1, earlier, pontoon, "Look what the Courier says")])
+        write(root, "m2.json", [status(2, datetime.now(UTC), slipway, "And now this one")])
+        write(root, "empty.json", [])
+        tag = "/api/v1/timelines/tag/harbour"
+        server.route(tag, "m1.json")
+        server.route(tag, "empty.json", query={"max_id": snowflake(earlier)[:-2] + "01"})
+        config = write_sources(
+            tmp_path,
+            [
+                {"name": "toots", "kind": "mastodon", "url": server.url, "hashtags": ["harbour"]},
+                {"name": "courier", "kind": "feed", "url": f"{server.url}/feed.rss"},
+            ],
+        )
+        assert run_cli("crawl", "--source", "toots", "--config", str(config)).returncode == 0
+        assert run_cli("crawl", "--source", "courier", "--config", str(config)).returncode == 0
+        server.route(tag, "m2.json", query={"min_id": snowflake(earlier)[:-2] + "01"})
+        assert run_cli("crawl", "--source", "toots", "--config", str(config)).returncode == 0
+        items = exported(config)
+        fetched = {seen.path for seen in server.requests}
+
+    news = {item["url"]: item for item in items if item["kind"] == "news"}
+    posts = {item["text"]: item for item in items if item["kind"] == "social"}
+    assert "/news/pontoon.html" in fetched  # the feed downloaded the article
+    assert set(news) == {pontoon, slipway}
+    assert news[pontoon]["title"] == "Pontoon works" and news[pontoon]["source"] == "courier"
+    assert set(posts) == {"Look what the Courier says", "And now this one"}
+    for post in posts.values():  # a post's own address, on its own server: not the article's
+        assert post["url"].startswith("https://social.trust.example/"), post["url"]

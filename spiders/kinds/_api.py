@@ -94,7 +94,7 @@ class ApiSpider(SourceSpider):
         ``evidence`` is the post's own fields as the platform sent them (never the author's),
         kept as the item's raw response.
         """
-        if self.known(url):
+        if self.known(url, self.item_kind):
             return None
         return CollectedItem(
             url=url,

@@ -11,7 +11,7 @@ sets) shifted left 16 bits. An id beyond the start of the crawl is never kept as
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from spiders.kinds._api import ApiSpider, html_text, iso, public
 
@@ -74,7 +74,7 @@ class MastodonSpider(ApiSpider):
                 continue
             numbers.append(int(status["id"]))
             published = iso(status.get("created_at"))
-            url = status.get("url") or status.get("uri")
+            url = own_address(status)
             if not (published and url):
                 self.malformed(f"{response.url} status {status['id']}", "no time or URL")
                 continue
@@ -102,3 +102,19 @@ class MastodonSpider(ApiSpider):
             yield self.page(timeline, min_id=saved[timeline])
         elif not after and not reached_lookback:  # first crawl: further back
             yield self.page(timeline, max_id=str(min(numbers)))
+
+
+def own_address(status: dict) -> str | None:
+    """The status's own address: ``url`` when it lies on the host of its federation ``uri``
+    (the usual ``https://server/@user/id``), else ``uri``; only http(s).
+
+    ``url`` is whatever the status's server says, a news article's address included: off its
+    own host it would make the status pass for that page.
+    """
+    uri, url = (
+        value if isinstance(value, str) and urlsplit(value).scheme in ("http", "https") else None
+        for value in (status.get("uri"), status.get("url"))
+    )
+    if uri is None or (url and urlsplit(url).hostname == urlsplit(uri).hostname):
+        return url or uri
+    return uri
