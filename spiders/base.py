@@ -46,6 +46,7 @@ class SourceSpider(scrapy.Spider):
         self.state = dict(state or {})
         self.started = datetime.now(UTC)
         self.since = self.started - timedelta(seconds=lookback)
+        self.since_iso = self.since.strftime("%Y-%m-%dT%H:%M:%SZ")
         self.started_iso = self.started.strftime("%Y-%m-%dT%H:%M:%SZ")
         self._store: Store | None = None
 
@@ -102,6 +103,8 @@ class SourceSpider(scrapy.Spider):
         if article is None:
             self.skip_page(response.url, "no article text found")
             return
+        if self.older_than_lookback(published or article.published):
+            return
         if article.truncated:
             self.crawler.stats.inc_value("leaksentry/truncated")
         yield CollectedItem(
@@ -115,6 +118,18 @@ class SourceSpider(scrapy.Spider):
             raw=response.body,
             raw_type=response.headers.get("Content-Type", b"").decode("latin-1"),
         )
+
+    def older_than_lookback(self, published: str | None) -> bool:
+        """True (counted, logged at debug) for a news page of a news source published before
+        the lookback: a feed, sitemap, section page or GDELT list stores nothing older.
+        Pages linked from posts are kept whatever their age: the post is what is new."""
+        if self.item_kind != "news" or not published or published >= self.since_iso:
+            return False
+        self.logger.debug(
+            "published %s, before the lookback (%s): skipped", published, self.since_iso
+        )
+        self.crawler.stats.inc_value("leaksentry/older_than_lookback")
+        return True
 
     # -- conditional GET (feeds, sitemaps) ----------------------------------------------------
     def conditional_request(self, url: str, callback, **cb_kwargs) -> scrapy.Request:

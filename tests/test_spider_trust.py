@@ -314,3 +314,69 @@ def test_a_post_whose_url_is_an_article_does_not_hide_the_article(tmp_path):
     assert set(posts) == {"Look what the Courier says", "And now this one"}
     for post in posts.values():  # a post's own address, on its own server: not the article's
         assert post["url"].startswith("https://social.trust.example/"), post["url"]
+
+
+def rss(site: str, entries: list[tuple[str, datetime | None]]) -> str:
+    items = "".join(
+        f"<item><title>{page}</title><link>{site}/news/{page}.html</link><guid>{page}</guid>"
+        + (f"<pubDate>{when.strftime('%a, %d %b %Y %H:%M:%S +0000')}</pubDate>" if when else "")
+        + "</item>"
+        for page, when in entries
+    )
+    return (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Courier</title>'
+        f"<link>{site}/</link><description>news</description>{items}</channel></rss>"
+    )
+
+
+def test_a_feed_article_older_than_the_lookback_is_not_stored(tmp_path):
+    """The default 24 h lookback applies to feeds as to every kind: an entry dated three days
+    ago, and an undated entry whose page says three days ago, are neither fetched nor stored;
+    today's article is. A section page (kind site) keeps to the lookback the same way."""
+    root = tmp_path / "payloads"
+    now = datetime.now(UTC)
+    old = now - timedelta(days=3)
+    pages = {"today": (now - timedelta(hours=2), now), "old": (old, old), "undated": (None, old)}
+    with PayloadServer(root) as server:
+        for page, (_, published) in pages.items():
+            for name in (page, f"site-{page}"):  # the feed's pages, the section page's
+                body = f"Article {name}: the harbour board says the quay reopens on Monday. "
+                title, when = f"Article {name}", iso(published)
+                write(
+                    root,
+                    f"news/{name}.html",
+                    ARTICLE.format(title=title, published=when, body=body * 6),
+                )
+        entries = [(page, listed) for page, (listed, _) in pages.items()]
+        write(root, "feed.rss", rss(server.url, entries))
+        links = "".join(f'<a href="/news/site-{page}.html">{page}</a>' for page in pages)
+        write(root, "section.html", f"<html><body>{links}</body></html>")
+        config = write_sources(
+            tmp_path,
+            [
+                {
+                    "name": "courier",
+                    "kind": "feed",
+                    "url": f"{server.url}/feed.rss",
+                    "lookback": "24h",
+                },
+                {
+                    "name": "section",
+                    "kind": "site",
+                    "url": f"{server.url}/section.html",
+                    "lookback": "24h",
+                },
+            ],
+        )
+        crawled = crawl(config)
+        items = exported(config)
+        fetched = {seen.path for seen in server.requests}
+
+    assert crawled["courier"]["error"] is None and crawled["section"]["error"] is None, (
+        crawled.figures
+    )
+    assert sorted((item["source"], item["title"]) for item in items) == [
+        ("courier", "Article today"),
+        ("section", "Article site-today"),
+    ], (crawled.figures, crawled.stderr[-3000:])
+    assert "/news/old.html" not in fetched  # the feed said how old it is: not even fetched

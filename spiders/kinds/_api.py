@@ -35,7 +35,6 @@ class ApiSpider(SourceSpider):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.since_iso = self.since.strftime("%Y-%m-%dT%H:%M:%SZ")
         newest = {
             key: self.trusted_mark(mark) for key, mark in self.state.get("newest", {}).items()
         }

@@ -40,6 +40,8 @@ class FeedSpider(SourceSpider):
             published = struct_time_iso(
                 entry.get("published_parsed") or entry.get("updated_parsed")
             )
+            if self.older_than_lookback(published):  # not even fetched
+                continue
             request = self.article_request(
                 response.urljoin(link), entry.get("title", ""), published
             )

@@ -74,15 +74,10 @@ class SitemapSpider(SourceSpider):
             news = entry.find("{*}news")
             published = iso_date(news.findtext("{*}publication_date")) if news is not None else None
             title = (news.findtext("{*}title") or "").strip() if news is not None else ""
-            newest = published or iso_date(entry.findtext("{*}lastmod"))
-            if newest and newest < self.since_iso:
+            if self.older_than_lookback(published or iso_date(entry.findtext("{*}lastmod"))):
                 continue
             if request := self.article_request(response.urljoin(loc), title, published):
                 yield request
-
-    @property
-    def since_iso(self) -> str:
-        return self.since.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def read_xml(response, max_size: int):
