@@ -101,6 +101,11 @@ def source_result(stats: dict) -> dict:
     error = stats.get("leaksentry/error")
     if error is None and stats.get("downloader/response_count", 0) == 0:
         error = "no response from the source (unreachable, refused or blocked by robots.txt)"
+    reason = stats.get("finish_reason")
+    if error is None and reason != "finished":
+        # stopped (SIGTERM) before every page it listed was fetched and stored: the state
+        # (ETag, Last-Modified, cursors) is not advanced, so the next run reads it all again
+        error = f"stopped before the end ({reason or 'interrupted'}); read again next run"
     prefix = "downloader/response_status_count/"
     return {
         "ok": error is None,
