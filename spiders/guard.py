@@ -1,5 +1,9 @@
-"""Downloader middleware: no request to loopback, private, link-local or reserved addresses
+"""Downloader middleware: only http(s), and no request to loopback, private, link-local or reserved addresses
 unless the host is named in the sources configuration or in ``allow_hosts``.
+
+Every request of every spider passes here first (redirects included): a ``file:`` address
+would read a local file (``/dev/zero`` without end: the size cap binds only HTTP responses)
+and a ``data:`` address would forge a page, so any scheme but http(s) is refused.
 
 A hostile feed or page cannot point the crawler at the machine's own services or the internal
 network. Redirects are new requests and pass through here again, so a redirect to a refused
@@ -21,6 +25,7 @@ from scrapy.resolver import dnscache
 from scrapy.utils.httpobj import urlparse_cached
 
 log = logging.getLogger(__name__)
+WEB_SCHEMES = ("http", "https")
 
 
 def is_public(address: str) -> bool:
@@ -39,7 +44,12 @@ class AddressGuardMiddleware:
         return cls(set(crawler.settings.getlist("LEAKSENTRY_ALLOW_HOSTS")), crawler.stats)
 
     def process_request(self, request, spider=None):
-        host = (urlparse_cached(request).hostname or "").lower()
+        parts = urlparse_cached(request)
+        if parts.scheme not in WEB_SCHEMES:  # file:, data:, ftp:, s3: ... read nothing
+            log.warning("refused %s: only http and https addresses are fetched", request.url[:200])
+            self.stats.inc_value("leaksentry/refused_schemes")
+            raise IgnoreRequest(f"refused non-web address ({parts.scheme}:)")
+        host = (parts.hostname or "").lower()
         if host in self.allowed:
             return None
         if host not in self._verdicts:

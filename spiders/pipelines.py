@@ -72,6 +72,9 @@ class NormalisePipeline:
     """Clean text, detect the language, drop items with nothing to read."""
 
     def process_item(self, item: CollectedItem):
+        if urlsplit(item.url).scheme not in ("http", "https") or not urlsplit(item.url).hostname:
+            # an item is opened by operators from the alert page: no javascript:, data:, file:
+            raise DropItem(f"not a web address: {item.url[:100]!r}")
         item.title = clean_text(item.title).replace("\n", " ")
         item.text = clean_text(item.text)
         if not item.text and not item.title:

@@ -380,3 +380,66 @@ def test_a_feed_article_older_than_the_lookback_is_not_stored(tmp_path):
         ("section", "Article site-today"),
     ], (crawled.figures, crawled.stderr[-3000:])
     assert "/news/old.html" not in fetched  # the feed said how old it is: not even fetched
+
+
+def test_file_data_and_javascript_urls_are_neither_fetched_nor_stored(tmp_path):
+    """A Hacker News hit, a sitemap ``<loc>`` and a Mastodon status pointing at ``file://``,
+    ``data:`` or ``javascript:`` addresses: nothing is read from the disk, no item is forged,
+    and only http(s) items are stored; the ordinary items are."""
+    secret = tmp_path / "secret.html"
+    secret.write_text(
+        ARTICLE.format(title="LOCAL FILE", published=iso(datetime.now(UTC)), body="SECRET " * 80)
+    )
+    forged = "data:text/html," + ARTICLE.format(
+        title="FORGED", published=iso(datetime.now(UTC)), body="FORGED ITEM TEXT " * 40
+    ).replace("\n", " ")
+    root = tmp_path / "payloads"
+    now = datetime.now(UTC) - timedelta(minutes=5)
+    with PayloadServer(root) as server:
+        hits = hackernews([("1", now, "A fine story"), ("2", now, "A file story")])
+        hits["hits"][0]["url"] = f"file://{secret}"
+        hits["hits"][1]["url"] = forged
+        write(root, "h.json", hits)
+        server.route("/api/v1/search_by_date", "h.json")
+        locs = [f"file://{secret}", forged, f"{server.url}/news/fine.html"]
+        write(
+            root,
+            "sitemap.xml",
+            urlset("", []).replace(
+                "</urlset>",
+                "".join(
+                    f"<url><loc>{loc.replace('&', '&amp;').replace('<', '&lt;')}</loc></url>"
+                    for loc in locs
+                )
+                + "</urlset>",
+            ),
+        )
+        write(
+            root,
+            "news/fine.html",
+            ARTICLE.format(
+                title="Fine page",
+                published=iso(now),
+                body="The harbour board says the quay reopens on Monday. " * 6,
+            ),
+        )
+        toots = mastodon([("1", now, "A toot with a script address")])
+        toots[0]["url"] = toots[0]["uri"] = "javascript:alert(document.cookie)"
+        ordinary = mastodon([("2", now - timedelta(seconds=1), "An ordinary toot")])
+        write(root, "m.json", toots + ordinary)
+        server.route("/api/v1/timelines/tag/harbour", "m.json")
+        config = write_sources(
+            tmp_path,
+            [
+                {"name": "hn", "kind": "hackernews", "url": server.url, "queries": ["harbour"]},
+                {"name": "sitemap", "kind": "sitemap", "url": f"{server.url}/sitemap.xml"},
+                {"name": "toots", "kind": "mastodon", "url": server.url, "hashtags": ["harbour"]},
+            ],
+        )
+        crawl(config)
+        items = exported(config)
+    database = (tmp_path / "ls.db").read_bytes()
+    assert b"SECRET SECRET" not in database and b"FORGED ITEM" not in database
+    assert all(item["url"].startswith(("http://", "https://")) for item in items), items
+    titles = {item["title"] or item["text"] for item in items}
+    assert {"A fine story", "A file story", "Fine page", "An ordinary toot"} <= titles
