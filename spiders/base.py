@@ -12,6 +12,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 
 from leaksentry.store import Store
 from spiders.article import extract_article
+from spiders.guard import source_origin
 from spiders.items import CollectedItem
 from spiders.pipelines import canonical_url, identity
 
@@ -44,6 +45,7 @@ class SourceSpider(scrapy.Spider):
         self.url = url.rstrip("/") if self.item_kind == "social" else url
         self.options = dict(options or {})
         self.state = dict(state or {})
+        self.allowed_origins = {source_origin(url)}  # its own host and port (spiders.guard)
         self.started = datetime.now(UTC)
         self.since = self.started - timedelta(seconds=lookback)
         self.since_iso = self.since.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -13,7 +13,6 @@ import logging
 import os
 import signal
 import sys
-from urllib.parse import urlsplit
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
@@ -30,8 +29,8 @@ def crawl_settings(config: Config, log_level: str = "INFO") -> Settings:
     settings.setmodule(project_settings, priority="project")
     settings.set("LEAKSENTRY_DATABASE", str(config.database), priority="project")
     settings.set("DOWNLOAD_TIMEOUT", config.download_timeout, priority="project")
-    named = {urlsplit(source.url).hostname for source in config.sources}
-    settings.set("LEAKSENTRY_ALLOW_HOSTS", sorted(named | set(config.allow_hosts)), "project")
+    # a source's own host is allowed for that source and port only (spiders.guard)
+    settings.set("LEAKSENTRY_ALLOW_HOSTS", sorted(config.allow_hosts), "project")
     settings.set("LOG_LEVEL", log_level, priority="cmdline")
     return settings
 

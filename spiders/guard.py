@@ -1,5 +1,6 @@
-"""Downloader middleware: only http(s), and no request to loopback, private, link-local or reserved addresses
-unless the host is named in the sources configuration or in ``allow_hosts``.
+"""Downloader middleware: only http(s), and no request to loopback, private, link-local or
+reserved addresses unless the host is named by the crawling source itself (its own host and
+port) or in ``allow_hosts``.
 
 Every request of every spider passes here first (redirects included): a ``file:`` address
 would read a local file (``/dev/zero`` without end: the size cap binds only HTTP responses)
@@ -19,6 +20,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
+from urllib.parse import urlsplit
 
 from scrapy.exceptions import IgnoreRequest
 from scrapy.resolver import dnscache
@@ -26,6 +28,7 @@ from scrapy.utils.httpobj import urlparse_cached
 
 log = logging.getLogger(__name__)
 WEB_SCHEMES = ("http", "https")
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def is_public(address: str) -> bool:
@@ -33,15 +36,40 @@ def is_public(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
+def origin(host: str, port: int | None, scheme: str) -> str:
+    """'host:port' with the scheme's default port filled in."""
+    return f"{host.lower()}:{port or DEFAULT_PORTS.get(scheme, 0)}"
+
+
+def source_origin(url: str) -> str:
+    """The one origin (host and port) a source's own ``url`` names."""
+    parts = urlsplit(url)
+    return origin(parts.hostname or "", parts.port, parts.scheme)
+
+
 class AddressGuardMiddleware:
-    def __init__(self, allowed: set[str], stats):
+    """Non-public addresses pass only when named: by ``allow_hosts`` (``host`` for every port,
+    ``host:port`` for one), or by the crawling source's own ``url``, for that source and that
+    port only (the spider's ``allowed_origins``). Another source's host, enabled or not, or
+    another port of the same host, is not allowed."""
+
+    def __init__(self, allowed: set[str], stats, crawler=None):
         self.allowed = {host.lower() for host in allowed}
         self.stats = stats
+        self.crawler = crawler
         self._verdicts: dict[str, bool] = {}
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(set(crawler.settings.getlist("LEAKSENTRY_ALLOW_HOSTS")), crawler.stats)
+        return cls(set(crawler.settings.getlist("LEAKSENTRY_ALLOW_HOSTS")), crawler.stats, crawler)
+
+    def named(self, parts) -> bool:
+        """True for a host named by allow_hosts, or by this crawl's own source (and port)."""
+        host = (parts.hostname or "").lower()
+        here = origin(host, parts.port, parts.scheme)
+        spider = getattr(self.crawler, "spider", None)
+        own = getattr(spider, "allowed_origins", ())
+        return host in self.allowed or here in self.allowed or here in own
 
     def process_request(self, request, spider=None):
         parts = urlparse_cached(request)
@@ -50,13 +78,13 @@ class AddressGuardMiddleware:
             self.stats.inc_value("leaksentry/refused_schemes")
             raise IgnoreRequest(f"refused non-web address ({parts.scheme}:)")
         host = (parts.hostname or "").lower()
-        if host in self.allowed:
+        if self.named(parts):
             return None
         if host not in self._verdicts:
             self._verdicts[host] = self._resolves_to_public(host)
         if not self._verdicts[host]:
             log.warning(
-                "refused %s: %s is not a public address and is not named in the sources or "
+                "refused %s: %s is not a public address and is not named by this source or "
                 "allow_hosts",
                 request.url,
                 host,

@@ -443,3 +443,56 @@ def test_file_data_and_javascript_urls_are_neither_fetched_nor_stored(tmp_path):
     assert all(item["url"].startswith(("http://", "https://")) for item in items), items
     titles = {item["title"] or item["text"] for item in items}
     assert {"A fine story", "A file story", "Fine page", "An ordinary toot"} <= titles
+
+
+def test_a_host_named_by_one_source_is_allowed_for_that_source_and_port_only(tmp_path):
+    """Two internal servers on 127.0.0.1: a disabled source names the second. A feed on the
+    first links a page on the second (another port): refused; its own page is stored."""
+    from leaksentry.localservers import StaticSite
+
+    public, internal = tmp_path / "public", tmp_path / "internal"
+    now = datetime.now(UTC) - timedelta(minutes=5)
+    write(
+        internal,
+        "admin.html",
+        ARTICLE.format(
+            title="Internal admin", published=iso(now), body="INTERNAL PAGE MUST NOT BE READ " * 9
+        ),
+    )
+    write(internal, "feed.rss", rss("{{SITE}}", [("x", now)]))
+    with StaticSite(public) as site, StaticSite(internal) as other:
+        write(
+            public,
+            "news/fine.html",
+            ARTICLE.format(
+                title="Fine page",
+                published=iso(now),
+                body="The harbour board says the quay reopens on Monday. " * 6,
+            ),
+        )
+        write(
+            public,
+            "feed.rss",
+            rss(site.url, [("fine", now)]).replace(
+                "</channel>",
+                f"<item><title>Admin</title><link>{other.url}/admin.html</link>"
+                "<guid>a</guid></item></channel>",
+            ),
+        )
+        config = write_sources(
+            tmp_path,
+            [
+                {"name": "courier", "kind": "feed", "url": f"{site.url}/feed.rss"},
+                {
+                    "name": "intranet",
+                    "kind": "feed",
+                    "url": f"{other.url}/feed.rss",
+                    "enabled": False,
+                },
+            ],
+        )
+        crawled = crawl(config)
+        items = exported(config)
+        assert other.requests == []  # nothing reached the other port
+    assert crawled["courier"]["stored"] == 1 and crawled["courier"]["error"] is None
+    assert [item["title"] for item in items] == ["Fine page"]
