@@ -29,6 +29,9 @@ from scrapy.utils.httpobj import urlparse_cached
 log = logging.getLogger(__name__)
 WEB_SCHEMES = ("http", "https")
 DEFAULT_PORTS = {"http": 80, "https": 443}
+NOT_PUBLIC = "is not a public address and is not named by this source or allow_hosts"
+LOOKUP_FAILED = "could not be looked up (refused: the download would look it up again)"
+NO_IPV4 = "has no IPv4 address to connect to (the crawler connects over IPv4)"
 
 
 def is_public(address: str) -> bool:
@@ -80,33 +83,42 @@ class AddressGuardMiddleware:
         host = (parts.hostname or "").lower()
         if self.named(parts):
             return None
-        if host not in self._verdicts:
-            self._verdicts[host] = self._resolves_to_public(host)
-        if not self._verdicts[host]:
-            log.warning(
-                "refused %s: %s is not a public address and is not named by this source or "
-                "allow_hosts",
-                request.url,
-                host,
-            )
+        verdict = self._verdicts.get(host)
+        if verdict is None or (verdict is True and not _literal(host) and host not in dnscache):
+            verdict = self._check(host)  # (again when the pin was evicted from the cache)
+            if verdict is not LOOKUP_FAILED:  # a failed look-up may succeed next time
+                self._verdicts[host] = verdict
+        if verdict is not True:
+            log.warning("refused %s: %s %s", request.url, host, verdict)
             self.stats.inc_value("leaksentry/refused_addresses")
-            raise IgnoreRequest(f"refused non-public address {host}")
+            raise IgnoreRequest(f"refused non-public address {host}: {verdict}")
         return None
 
     @staticmethod
-    def _resolves_to_public(host: str) -> bool:
-        try:
-            return is_public(host)
-        except ValueError:
-            pass  # a name, not an address
+    def _check(host: str) -> bool | str:
+        """True when every address of ``host`` is public and the IPv4 one Scrapy connects to
+        is pinned; else why not. Fails closed: a look-up that fails is a refusal (the
+        download's own look-up could answer anything, 127.0.0.9 included)."""
+        if _literal(host):
+            return True if is_public(host) else NOT_PUBLIC
         try:
             infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-        except (socket.gaierror, UnicodeError):
-            return True  # unresolvable: the download fails on its own, nothing is reached
+        except (socket.gaierror, UnicodeError, OSError):
+            return LOOKUP_FAILED
         addresses = [info[4][0].split("%")[0] for info in infos]
-        if not all(is_public(address) for address in addresses):
-            return False
+        if not addresses or not all(is_public(address) for address in addresses):
+            return NOT_PUBLIC
         ipv4 = [a for a in addresses if ipaddress.ip_address(a).version == 4]
-        if ipv4:  # Scrapy's default resolver is IPv4: pin what was checked
-            dnscache[host] = ipv4[0]
+        if not ipv4:  # Scrapy's resolver connects over IPv4: nothing checked to pin
+            return NO_IPV4
+        dnscache[host] = ipv4[0]  # the download reads this first: it connects to what was checked
         return True
+
+
+def _literal(host: str) -> bool:
+    """True for an IP address written as one (no look-up)."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
