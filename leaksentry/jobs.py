@@ -25,7 +25,7 @@ from leaksentry.errors import DeliveryError, LeaksentryError, SmtpUnavailable
 from leaksentry.exposures import AlertSettings, attach
 from leaksentry.mailer import Mailer, build_message
 from leaksentry.querycheck import distinctive_terms
-from leaksentry.store import Store
+from leaksentry.store import Store, now
 from leaksentry.vault import Vault, vectors_context
 
 log = logging.getLogger("leaksentry")
@@ -77,15 +77,21 @@ def crawl(
         command += ["--config", str(config.path)]
     for source in sources:
         command += ["--source", source.name]
+    started = now()
+    output, status, stopped = _run_child(command, should_stop)
+    if stopped:
+        report.errors.append(f"crawl {stopped} (exit status {status})")
     try:
-        output, status = _run_child(command, should_stop)
         lines = output.strip().splitlines()
         if status != 0 or not lines:
             raise LeaksentryError(f"crawl process exited with status {status}")
         results = json.loads(lines[-1])["sources"]
-    except (LeaksentryError, json.JSONDecodeError) as exc:
-        store.finish_run(run_id, "error", error=str(exc))
-        report.errors.append(str(exc))
+    except (LeaksentryError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        # no report from the crawl (killed, crashed): what it stored is counted in the store
+        report.counts["stored"] = store.items_stored_since([s.name for s in sources], started)
+        if not stopped:
+            report.errors.append(str(exc))
+        store.finish_run(run_id, "error", report.counts["stored"], "; ".join(report.errors))
         return report
     for name, result in results.items():
         report.counts["stored"] += result["stored"]
@@ -101,15 +107,18 @@ def crawl(
     return report
 
 
-def _run_child(command: list[str], should_stop) -> tuple[str, int]:
-    """Run the crawl process; stop it on request or after CRAWL_TIMEOUT_SECONDS."""
+def _run_child(command: list[str], should_stop) -> tuple[str, int, str | None]:
+    """Run the crawl process; stop it on request or after CRAWL_TIMEOUT_SECONDS.
+
+    Returns its output, its exit status and, when it was stopped, why ("stopped" or "timed
+    out"). A crawl stopped with SIGTERM still prints its results (what it stored)."""
     env = os.environ | {"LEAKSENTRY_CRAWL_PARENT": str(os.getpid())}  # see spiders.crawl
     child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
     waited = 0.0
     while True:
         try:
             output, _ = child.communicate(timeout=0.5)
-            return output, child.returncode
+            return output, child.returncode, None
         except subprocess.TimeoutExpired:
             waited += 0.5
             if should_stop() or waited > CRAWL_TIMEOUT_SECONDS:
@@ -119,8 +128,7 @@ def _run_child(command: list[str], should_stop) -> tuple[str, int]:
                 except subprocess.TimeoutExpired:
                     child.kill()
                     output, _ = child.communicate()
-                reason = "stopped" if should_stop() else "timed out"
-                raise LeaksentryError(f"crawl {reason} (exit status {child.returncode})") from None
+                return output or "", child.returncode, "stopped" if should_stop() else "timed out"
 
 
 # -- match --------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import threading
 import time
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from email.utils import formatdate
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -35,6 +36,7 @@ class _SiteHandler(SimpleHTTPRequestHandler):
 
     base_url = ""
     delay = 0.0  # seconds before each answer: a slow site, for tests of interrupted crawls
+    conditional = False  # text files carry Last-Modified and answer If-Modified-Since (304)
 
     def send_head(self):
         if self.delay:
@@ -60,7 +62,15 @@ class _SiteHandler(SimpleHTTPRequestHandler):
         if not path.is_file() or path.suffix not in TEXT_TYPES:
             return super().send_head()
         body = path.read_bytes().replace(SITE_PLACEHOLDER, self.base_url.encode())
-        return self._ok(body, f"{content_type or 'text/plain'}; charset=utf-8")
+        headers = {}
+        if self.conditional:  # Last-Modified sent, If-Modified-Since answered with a 304
+            headers["Last-Modified"] = formatdate(int(path.stat().st_mtime), usegmt=True)
+            if self.headers.get("If-Modified-Since") == headers["Last-Modified"]:
+                self.send_response(304)
+                self.send_header("Last-Modified", headers["Last-Modified"])
+                self.end_headers()
+                return None
+        return self._ok(body, f"{content_type or 'text/plain'}; charset=utf-8", headers)
 
     def _ok(self, body: bytes, content_type: str, headers: dict | None = None):
         self.send_response(200)
@@ -101,10 +111,16 @@ class StaticSite:
     """Serve a folder at http://127.0.0.1:<port>/ until stopped (also a context manager)."""
 
     def __init__(
-        self, root: str | Path, host: str = "127.0.0.1", port: int = 0, delay: float = 0.0
+        self,
+        root: str | Path,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        delay: float = 0.0,
+        conditional: bool = False,
     ):
         self.root = Path(root).resolve()
-        handler = type("Handler", (_SiteHandler,), {"delay": delay})
+        attributes = {"delay": delay, "conditional": conditional}
+        handler = type("Handler", (_SiteHandler,), attributes)
         self.server = _QuietServer((host, port), partial(handler, directory=str(self.root)))
         self.server.requests = []
         self.server.user_agents = set()

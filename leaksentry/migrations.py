@@ -281,3 +281,14 @@ def m007_operator_briefs(db: Database) -> None:
     of brief ids. Operators added before rights existed keep seeing every brief."""
     db["operators"].add_column("briefs", str)
     db.execute("update operators set briefs = '*'")
+
+
+@migration
+def m008_social_identity(db: Database) -> None:
+    """A post's uniqueness key lives in a namespace of its own ("social:" + its canonical
+    address), so a post naming a news article's address never makes the article count as
+    stored (see ``spiders.pipelines.identity``)."""
+    db.execute(
+        "update items set canonical_url = 'social:' || canonical_url "
+        "where kind = 'social' and canonical_url not like 'social:%'"
+    )

@@ -115,6 +115,15 @@ class Store:
                 )
         return True
 
+    def items_stored_since(self, sources: list[str], since: str) -> int:
+        """How many items these sources stored since ``since`` (an ISO time from ``now()``)."""
+        marks = ",".join("?" * len(sources))
+        row = self.db.execute(
+            f"select count(*) from items where source in ({marks}) and fetched_at >= ?",
+            [*sources, since],
+        ).fetchone()
+        return row[0]
+
     def story_of_content(self, content_hash: str) -> str | None:
         """The story of an item with exactly this text, if one is stored."""
         row = self.db.execute(

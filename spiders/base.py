@@ -10,10 +10,12 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 
+from leaksentry.records import parse_iso_datetime
 from leaksentry.store import Store
 from spiders.article import extract_article, local_iso, parse_time
+from spiders.guard import source_origin
 from spiders.items import CollectedItem
-from spiders.pipelines import canonical_url
+from spiders.pipelines import canonical_url, identity
 
 GONE_DAYS = 7  # a page that answered 404/410 is asked again after this many days
 
@@ -44,15 +46,27 @@ class SourceSpider(scrapy.Spider):
         self.url = url.rstrip("/") if self.item_kind == "social" else url
         self.options = dict(options or {})
         self.state = dict(state or {})
-        self.since = datetime.now(UTC) - timedelta(seconds=lookback)
+        self.allowed_origins = {source_origin(url)}  # its own host and port (spiders.guard)
+        self.started = datetime.now(UTC)
+        self.since = self.started - timedelta(seconds=lookback)
+        self.since_iso = self.since.strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.started_iso = self.started.strftime("%Y-%m-%dT%H:%M:%SZ")
         self._store: Store | None = None
 
+    # -- marks -------------------------------------------------------------------------------
+    def trusted_mark(self, when: str) -> str:
+        """An ISO time from a post, feed or sitemap (set by its author or host), fit to be a
+        cursor: never later than the start of this crawl. A post dated 2099 is stored like any
+        other, but it cannot move a source's cursor past now and hide every later post."""
+        return min(when, self.started_iso)
+
     # -- the store, read-only here: the pipeline writes --------------------------------------
-    def known(self, url: str) -> bool:
-        """True when the page is already stored: it is not downloaded again."""
+    def known(self, url: str, kind: str = "news") -> bool:
+        """True when the page (or, with ``kind`` social, the post) is already stored: it is
+        not downloaded again. A post never makes a page count as stored (see ``identity``)."""
         if self._store is None:
             self._store = Store(self.settings.get("LEAKSENTRY_DATABASE"))
-        if self._store.has_url(canonical_url(url)):
+        if self._store.has_url(identity(kind, url)):
             self.crawler.stats.inc_value("leaksentry/already_stored")
             return True
         return False
@@ -69,7 +83,7 @@ class SourceSpider(scrapy.Spider):
 
         ``kind`` overrides the spider's item kind: a page linked from a post is news.
         """
-        if self.known(url) or self.gone(url):
+        if self.known(url, kind or self.item_kind) or self.gone(url):
             return None
         return scrapy.Request(
             url,
@@ -92,6 +106,8 @@ class SourceSpider(scrapy.Spider):
         if article is None:
             self.skip_page(response.url, "no article text found")
             return
+        if self.older_than_lookback(published or article.published):
+            return
         if article.truncated:
             self.crawler.stats.inc_value("leaksentry/truncated")
         yield CollectedItem(
@@ -105,6 +121,21 @@ class SourceSpider(scrapy.Spider):
             raw=response.body,
             raw_type=response.headers.get("Content-Type", b"").decode("latin-1"),
         )
+
+    def older_than_lookback(self, published: str | None) -> bool:
+        """True (counted, logged at debug) for a news page of a news source published before
+        the lookback: a feed, sitemap, section page or GDELT list stores nothing older.
+        Pages linked from posts are kept whatever their age: the post is what is new."""
+        if self.item_kind != "news" or not published:
+            return False
+        when, since = parse_iso_datetime(published), parse_iso_datetime(self.since_iso)
+        if when is None or since is None or when >= since:  # instants: offsets differ
+            return False
+        self.logger.debug(
+            "published %s, before the lookback (%s): skipped", published, self.since_iso
+        )
+        self.crawler.stats.inc_value("leaksentry/older_than_lookback")
+        return True
 
     # -- conditional GET (feeds, sitemaps) ----------------------------------------------------
     def conditional_request(self, url: str, callback, **cb_kwargs) -> scrapy.Request:

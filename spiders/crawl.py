@@ -13,7 +13,6 @@ import logging
 import os
 import signal
 import sys
-from urllib.parse import urlsplit
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
@@ -30,8 +29,8 @@ def crawl_settings(config: Config, log_level: str = "INFO") -> Settings:
     settings.setmodule(project_settings, priority="project")
     settings.set("LEAKSENTRY_DATABASE", str(config.database), priority="project")
     settings.set("DOWNLOAD_TIMEOUT", config.download_timeout, priority="project")
-    named = {urlsplit(source.url).hostname for source in config.sources}
-    settings.set("LEAKSENTRY_ALLOW_HOSTS", sorted(named | set(config.allow_hosts)), "project")
+    # a source's own host is allowed for that source and port only (spiders.guard)
+    settings.set("LEAKSENTRY_ALLOW_HOSTS", sorted(config.allow_hosts), "project")
     settings.set("LOG_LEVEL", log_level, priority="cmdline")
     return settings
 
@@ -101,6 +100,11 @@ def source_result(stats: dict) -> dict:
     error = stats.get("leaksentry/error")
     if error is None and stats.get("downloader/response_count", 0) == 0:
         error = "no response from the source (unreachable, refused or blocked by robots.txt)"
+    reason = stats.get("finish_reason")
+    if error is None and reason != "finished":
+        # stopped (SIGTERM) before every page it listed was fetched and stored: the state
+        # (ETag, Last-Modified, cursors) is not advanced, so the next run reads it all again
+        error = f"stopped before the end ({reason or 'interrupted'}); read again next run"
     prefix = "downloader/response_status_count/"
     return {
         "ok": error is None,

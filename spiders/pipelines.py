@@ -34,6 +34,22 @@ def canonical_url(url: str) -> str:
     return canonicalize_url(clean_url(url))
 
 
+SOCIAL = "social:"  # the prefix of a post's identity: never equal to a page's canonical URL
+
+
+def identity(kind: str, url: str) -> str:
+    """What makes an item the same item again: its uniqueness key in the store.
+
+    A news page is its canonical URL. A post is its own address (each kind builds it from the
+    post's own identity on its platform) in a namespace of its own: whatever address a post
+    names (a Mastodon status's ``url`` may be any address, a news article's among them), it
+    never makes a page count as stored, and a page stored first never hides a post.
+    """
+    if kind == "news":
+        return canonical_url(url)
+    return SOCIAL + canonical_url(url)
+
+
 def content_hash(title: str, text: str) -> str:
     """Same words, same hash: case, accents-as-composed and spacing do not matter."""
     body = unicodedata.normalize("NFC", f"{title}\n{text}").lower()
@@ -56,6 +72,9 @@ class NormalisePipeline:
     """Clean text, detect the language, drop items with nothing to read."""
 
     def process_item(self, item: CollectedItem):
+        if urlsplit(item.url).scheme not in ("http", "https") or not urlsplit(item.url).hostname:
+            # an item is opened by operators from the alert page: no javascript:, data:, file:
+            raise DropItem(f"not a web address: {item.url[:100]!r}")
         item.title = clean_text(item.title).replace("\n", " ")
         item.text = clean_text(item.text)
         if not item.text and not item.title:
@@ -88,7 +107,7 @@ class StorePipeline:
             self.store.close()
 
     def process_item(self, item: CollectedItem):
-        canonical = canonical_url(item.url)
+        canonical = identity(item.kind, item.url)
         digest = content_hash(item.title, item.text)
         minhash = signature(item.text or item.title)
         story = self.store.story_of_content(digest) or self.stories.find(minhash)

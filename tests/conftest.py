@@ -15,6 +15,7 @@ from leaksentry.localservers import MailCatcher, StaticSite
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).parent.parent
 MODEL = "all-MiniLM-L6-v2"
+OLDEST_FIXTURE_DAYS = 36500  # sources' lookback in tests: the fixtures' dates never fall out
 
 
 @pytest.fixture(autouse=True)
@@ -50,6 +51,8 @@ def write_config(
     lines += [f"{key} = {value!r}".replace("'", '"') for key, value in extra.items()]
     lines += ["[smtp]", 'host = "127.0.0.1"', f"port = {smtp_port}", "timeout = 5"]
     for source in sources or []:
+        # the saved pages are dated November 2026: a first crawl reaches back to them
+        source = {"lookback": f"{OLDEST_FIXTURE_DAYS}d"} | source
         lines.append("[[source]]")
         lines += [f'{key} = "{value}"' for key, value in source.items()]
     path = folder / "leaksentry.toml"

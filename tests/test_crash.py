@@ -236,3 +236,40 @@ def test_service_killed_mid_crawl_leaves_no_orphan_and_resumes_without_loss(tmp_
         count(database, "select count(*) from pragma_integrity_check where integrity_check != 'ok'")
         == 0
     )
+
+
+@pytest.mark.parametrize("stop_after", ["the feed", "two articles"])
+def test_stopping_the_service_between_the_feed_and_its_articles_loses_no_article(
+    tmp_path, stop_after
+):
+    """SIGTERM to `leaksentry run` after the feed was fetched and before all of its articles
+    were: the feed's Last-Modified is not kept as a success (the next crawl reads the feed in
+    full, not a 304, and collects the rest), and the log says how many items were stored."""
+    make_site(tmp_path / "site")
+    with StaticSite(tmp_path / "site", delay=0.3, conditional=True) as site:
+        sources = [{"name": "parish", "kind": "feed", "url": site.url + "/feed.rss", "every": "1h"}]
+        config = write_config(tmp_path, sources, log_file="service.log")
+        cli_run("init", "--config", str(config))
+        database = tmp_path / "ls.db"
+        command = [sys.executable, "-m", "leaksentry", "run", "--config", str(config)]
+        service = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 120
+            while (
+                "/feed.rss" not in site.requests
+                if stop_after == "the feed"
+                else count(database, "select count(*) from items") < 2
+            ):
+                assert service.poll() is None and time.monotonic() < deadline
+                time.sleep(0.01)
+            service.send_signal(signal.SIGTERM)
+            assert service.wait(timeout=60) == 0
+        finally:
+            if service.poll() is None:
+                service.kill()
+        stopped_at = count(database, "select count(*) from items")
+        assert stopped_at < ARTICLES, "the crawl was not interrupted"
+        log = (tmp_path / "service.log").read_text()
+        cli_run("crawl", "--config", str(config))
+    assert f"crawl parish: {stopped_at} new item(s)" in log, log[-2000:]
+    assert count(database, "select count(*) from items") == ARTICLES

@@ -233,3 +233,45 @@ def test_the_checked_address_is_the_one_used_dns_rebinding(monkeypatch):
     resolver.getHostByName("rebind.example").addCallback(resolved.append)
     assert resolved == ["93.184.216.34"]  # from the pin: the second answer is never asked
     dnscache.pop("rebind.example", None)
+
+
+def test_a_failed_lookup_at_check_time_refuses_the_request_dns_rebinding(monkeypatch):
+    """The look-up fails when the guard checks; the download's own look-up would answer
+    127.0.0.9. Fail closed: refused, nothing cached, nothing left for the download to resolve.
+    A later request whose check succeeds passes and is pinned to the address checked."""
+    from scrapy.resolver import dnscache
+
+    answers = iter([socket.gaierror("temporary failure"), "93.184.216.34"])
+
+    def flaky_getaddrinfo(host, *args, **kwargs):
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answer, 0))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", flaky_getaddrinfo)
+    monkeypatch.setattr(socket, "gethostbyname", lambda host: "127.0.0.9")
+    dnscache.pop("flaky.example", None)
+    guard = AddressGuardMiddleware.from_crawler(get_crawler(settings_dict={}))
+    with pytest.raises(IgnoreRequest, match="could not be looked up"):
+        guard.process_request(Request("http://flaky.example/feed"))
+    assert "flaky.example" not in dnscache
+    assert guard.process_request(Request("http://flaky.example/feed")) is None
+    assert dnscache["flaky.example"] == "93.184.216.34"
+    dnscache.pop("flaky.example", None)
+
+
+def test_a_name_with_no_ipv4_address_checked_is_refused(monkeypatch):
+    """Scrapy's resolver connects over IPv4: a name whose check found no IPv4 address has
+    nothing to pin, and would be looked up again by the download. Refused."""
+    from scrapy.resolver import dnscache
+
+    def v6_only(host, *args, **kwargs):
+        return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("2001:4860:4860::8888", 0, 0, 0))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", v6_only)
+    dnscache.pop("six.example", None)
+    guard = AddressGuardMiddleware.from_crawler(get_crawler(settings_dict={}))
+    with pytest.raises(IgnoreRequest):
+        guard.process_request(Request("http://six.example/feed"))
+    assert "six.example" not in dnscache

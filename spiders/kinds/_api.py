@@ -35,8 +35,12 @@ class ApiSpider(SourceSpider):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.since_iso = self.since.strftime("%Y-%m-%dT%H:%M:%SZ")
-        self.previous = dict(self.state.get("newest", {}))  # marks of the last run, read-only
+        newest = {
+            key: self.trusted_mark(mark) for key, mark in self.state.get("newest", {}).items()
+        }
+        if newest:  # a mark a run saved before marks were bounded is brought back to now
+            self.state["newest"] = newest
+        self.previous = dict(newest)  # marks of the last run, read-only
 
     # -- requests -----------------------------------------------------------------------------
     def api_request(self, url: str, callback, **cb_kwargs) -> scrapy.Request:
@@ -66,12 +70,13 @@ class ApiSpider(SourceSpider):
     # -- incremental marks --------------------------------------------------------------------
     def floor(self, listing: str) -> str:
         """Posts older than this were seen by an earlier run (or lie beyond the lookback)."""
-        return self.previous.get(listing) or self.since_iso
+        previous = self.previous.get(listing)  # (a mark saved before marks were bounded is too)
+        return self.trusted_mark(previous) if previous else self.since_iso
 
     def seen(self, listing: str, published: str) -> None:
-        """Remember the newest post of a listing for the next run."""
+        """Remember the newest post of a listing for the next run (never beyond now)."""
         newest = self.state.setdefault("newest", {})
-        newest[listing] = max(newest.get(listing, ""), published)
+        newest[listing] = max(newest.get(listing, ""), self.trusted_mark(published))
 
     # -- items --------------------------------------------------------------------------------
     def post(
@@ -88,7 +93,7 @@ class ApiSpider(SourceSpider):
         ``evidence`` is the post's own fields as the platform sent them (never the author's),
         kept as the item's raw response.
         """
-        if self.known(url):
+        if self.known(url, self.item_kind):
             return None
         return CollectedItem(
             url=url,

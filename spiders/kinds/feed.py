@@ -40,6 +40,8 @@ class FeedSpider(SourceSpider):
                 self.malformed(f"{response.url} entry {number}", "no link")
                 continue
             published = entry_published(entry)
+            if self.older_than_lookback(published):  # not even fetched
+                continue
             request = self.article_request(
                 response.urljoin(link), entry.get("title", ""), published
             )

@@ -3,11 +3,15 @@
 The first crawl pages back with ``max_id`` until the lookback; later runs ask for what is newer
 than the newest status seen (``min_id`` kept per timeline in the source's state), page after
 page while pages come back full. Boosts are skipped (the original is its own status).
+
+A status id is a snowflake: the time it was made (from ``created_at``, which a remote server
+sets) shifted left 16 bits. An id beyond the start of the crawl is never kept as ``min_id``
+(a status dated 2099 would otherwise hide every later status): see ``cap``.
 """
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from spiders.kinds._api import ApiSpider, html_text, iso, public
 
@@ -37,9 +41,18 @@ class MastodonSpider(ApiSpider):
         ]
         if self.options.get("local_timeline"):
             timelines.append("public")
+        saved = self.state.get("min_id", {})
+        for timeline in list(saved):  # one saved before ids were bounded is brought back
+            saved[timeline] = str(min(int(saved[timeline]), self.cap))
         for timeline in timelines:
-            min_id = self.state.get("min_id", {}).get(timeline)
+            min_id = saved.get(timeline)
             yield self.page(timeline, min_id=min_id) if min_id else self.page(timeline)
+
+    @property
+    def cap(self) -> int:
+        """The highest status id made by the start of this crawl (a snowflake id: the time in
+        milliseconds, shifted left 16 bits, plus a sequence)."""
+        return (int(self.started.timestamp() * 1000) << 16) | 0xFFFF
 
     def page(self, timeline: str, **ids):
         query = {"local": "true"} if timeline == "public" else {}
@@ -61,7 +74,7 @@ class MastodonSpider(ApiSpider):
                 continue
             numbers.append(int(status["id"]))
             published = iso(status.get("created_at"))
-            url = status.get("url") or status.get("uri")
+            url = own_address(status)
             if not (published and url):
                 self.malformed(f"{response.url} status {status['id']}", "no time or URL")
                 continue
@@ -83,8 +96,25 @@ class MastodonSpider(ApiSpider):
         if not numbers:
             return
         saved = self.state.setdefault("min_id", {})
-        saved[timeline] = str(max([*numbers, after, int(saved.get(timeline, 0))]))
+        trusted = [number for number in numbers if number <= self.cap]
+        saved[timeline] = str(max([*trusted, after, int(saved.get(timeline, 0))]))
         if after and len(statuses) == LIMIT:  # catching up: more new statuses
             yield self.page(timeline, min_id=saved[timeline])
         elif not after and not reached_lookback:  # first crawl: further back
             yield self.page(timeline, max_id=str(min(numbers)))
+
+
+def own_address(status: dict) -> str | None:
+    """The status's own address: ``url`` when it lies on the host of its federation ``uri``
+    (the usual ``https://server/@user/id``), else ``uri``; only http(s).
+
+    ``url`` is whatever the status's server says, a news article's address included: off its
+    own host it would make the status pass for that page.
+    """
+    uri, url = (
+        value if isinstance(value, str) and urlsplit(value).scheme in ("http", "https") else None
+        for value in (status.get("uri"), status.get("url"))
+    )
+    if uri is None or (url and urlsplit(url).hostname == urlsplit(uri).hostname):
+        return url or uri
+    return uri

@@ -76,7 +76,9 @@ class RedditSpider(ApiSpider):
             self.seen(listing, published)
             text = post.get("selftext") or ""
             text = "" if text in GONE else text
-            url, evidence = response.urljoin(post["permalink"]), public(post, *POST_FIELDS)
+            # the post's own page on the host asked: a permalink is a path, never another site
+            url = response.urljoin("/" + urlsplit(str(post["permalink"])).path.lstrip("/"))
+            evidence = public(post, *POST_FIELDS)
             if item := self.post(url, text, published, post["title"], evidence=evidence):
                 yield item
             link = outside_link(post)

@@ -32,8 +32,10 @@ class SiteSpider(SourceSpider):
             self.report_error(f"{response.url}: the section page is not HTML")
             return
         follow = self.options.get("follow", [])
-        same_host = [] if follow else [urlsplit(response.url).hostname]
-        links = LinkExtractor(allow=follow, allow_domains=same_host).extract_links(response)
+        links = LinkExtractor(allow=follow).extract_links(response)
+        if not follow:  # links on the same host (LinkExtractor's allow_domains misses any
+            host = urlsplit(response.url).hostname  # host with a port: it compares netlocs)
+            links = [link for link in links if urlsplit(link.url).hostname == host]
         if not links:
             self.logger.warning("%s: no article links on the section page", response.url)
         for link in links:

@@ -56,6 +56,8 @@ class SitemapSpider(SourceSpider):
                 continue
             url = response.urljoin(loc)
             lastmod = iso_date(entry.findtext("{*}lastmod"))
+            if lastmod and lastmod > self.started_iso:  # a future date says nothing: a child
+                lastmod = None  # dated 2099 that keeps its date is still read (conditional GET)
             before = validators.get(url, {}).get("lastmod")
             if lastmod and (lastmod == before or (before is None and lastmod < self.since_iso)):
                 continue
@@ -73,15 +75,10 @@ class SitemapSpider(SourceSpider):
             stated = news.findtext("{*}publication_date") if news is not None else None
             published = iso_local(stated)  # the publisher's offset kept; compared in UTC
             title = (news.findtext("{*}title") or "").strip() if news is not None else ""
-            newest = iso_date(stated) or iso_date(entry.findtext("{*}lastmod"))
-            if newest and newest < self.since_iso:
+            if self.older_than_lookback(published or iso_date(entry.findtext("{*}lastmod"))):
                 continue
             if request := self.article_request(response.urljoin(loc), title, published):
                 yield request
-
-    @property
-    def since_iso(self) -> str:
-        return self.since.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def read_xml(response, max_size: int):

@@ -18,7 +18,7 @@ from spiders.kinds._api import ApiSpider, html_text, iso
 MESSAGE = ".tgme_widget_message[data-post]"
 TEXT = ".tgme_widget_message_bubble > .tgme_widget_message_text"
 TIME = ".tgme_widget_message_date time::attr(datetime)"
-LINK = "a.tgme_widget_message_date::attr(href)"
+TME = "https://t.me"
 
 
 class TelegramSpider(ApiSpider):
@@ -61,7 +61,7 @@ class TelegramSpider(ApiSpider):
             if not text:  # a photo, sticker or poll without words
                 continue
             self.seen(channel, published)
-            url = message.css(LINK).get() or response.urljoin(f"/{channel}/{number}")
+            url = f"{TME}/{quote(channel)}/{number}"  # its own address, not a link in the page
             evidence = {"post": message.attrib["data-post"], "datetime": published, "html": html}
             if item := self.post(url, text, published, evidence=evidence):
                 yield item
