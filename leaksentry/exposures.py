@@ -1,19 +1,21 @@
 """Stories, not items: alerting matches of a brief are grouped into alerts (one per story).
 
-A match joins an alert of its brief when its item is a copy of the alert's story (same story
-id, set at ingest), or when it retells the same event: published within the story window of
-the alert's latest item and revealing at least one of the same details (or both reveal none).
-Otherwise it starts a new alert. Items joining a dismissed alert are recorded and stay silent.
+A match joins an alert of its brief only when its item retells the alert's items: a copy of
+the alert's story (same story id, set at ingest) or the same content (its text a copy of one
+of the story's items, see leaksentry/copies.py). Sharing a brief, a site, details or a time
+window is never enough: an item that would alert on its own starts its own alert. Copies
+joining a dismissed alert are recorded and stay silent (the operator judged that content).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from leaksentry.config import check_table_keys
+from leaksentry.copies import retells
 from leaksentry.errors import ConfigError
 from leaksentry.records import Item, Match, parse_iso_date, parse_iso_datetime
 from leaksentry.store import Store, now
@@ -23,7 +25,7 @@ from leaksentry.store import Store, now
 class AlertSettings:
     """The ``[alerts]`` table of the configuration."""
 
-    story_window_hours: float = 72.0  # a retelling within this time joins the story
+    story_window_hours: float = 72.0  # unused: a time window never joins a story (older files)
     high_score: float = 0.75  # severity high from this score...
     high_details: int = 3  # ...or this many details revealed...
     high_domains: int = 3  # ...or this many sites carrying it...
@@ -123,21 +125,14 @@ def attach(
 
 
 def _story_for(store: Store, brief_id: str, item: Item, match: Match, settings) -> dict | None:
+    """The alert whose items this item retells (a copy or the same content), if any."""
     alerts = store.alerts_for_brief(brief_id)
     story = item.story or item.id
     for alert in alerts:
         if alert["story"] == story or store.alert_has_story(alert["id"], story):
             return alert
-    published = item.published_at()
-    revealed = set(match.details_matched)
+    text = item.text or item.title
     for alert in reversed(alerts):  # the most recent story first
-        latest = parse_iso_datetime(alert["last_published"]) or parse_iso_datetime(
-            alert["last_seen_at"]
-        )
-        when = published or datetime.now(UTC)
-        if latest is None or abs(when - latest) > timedelta(hours=settings.story_window_hours):
-            continue
-        theirs = set(json.loads(alert["details"]))
-        if revealed & theirs or not (revealed or theirs):
+        if retells(text, store.alert_texts(alert["id"])):
             return alert
     return None

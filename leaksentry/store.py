@@ -291,6 +291,17 @@ class Store:
             story,
         )
 
+    def alert_texts(self, alert_id: int) -> list[str]:
+        """The text (or title) of each item of an alert, to tell a retelling from news."""
+        return [
+            row[0]
+            for row in self.db.execute(
+                "select coalesce(nullif(i.text, ''), i.title) from matches m "
+                "join items i on i.id = m.item_id where m.alert_id = ?",
+                [alert_id],
+            )
+        ]
+
     def insert_alert(self, row: dict) -> int:
         return self.db["alerts"].insert(row).last_pk
 
