@@ -3,7 +3,7 @@
 One thread per brief: every message about a brief carries In-Reply-To and References to the
 brief's previous message. The first message of an alert says what is out; a follow-up is
 written only when the story spreads (more sites), grows surer (higher score) or reveals new
-details, and shows the spread over time. Low-severity alerts wait for the daily digest.
+details, and shows the spread over time; confirmed alerts are followed up as open ones are. Low-severity alerts wait for the daily digest.
 
 A message names the codename, the score, the public URLs, the public evidence and the
 *numbers* of the details revealed. It never carries the sealed summary or detail wording.
@@ -21,6 +21,7 @@ from leaksentry.store import Store, now
 
 MESSAGE_DOMAIN = "leaksentry.local"
 MAX_REFERENCES = 12
+NOTIFIED_STATUSES = ("open", "confirmed")  # a dismissed alert's story stays silent
 
 
 def recipients_for(brief_row: dict, default_recipients: list[str]) -> list[str]:
@@ -41,10 +42,16 @@ def notify(
     default_recipients: list[str],
     link: Callable[[int], str] | None = None,
 ) -> int:
-    """Queue the mail that open alerts call for; returns how many messages were queued."""
+    """Queue the mail that open and confirmed alerts call for; returns messages queued.
+
+    A confirmed leak that spreads is exactly what the operator must hear about; only a
+    dismissed alert's story stays silent.
+    """
     queued = 0
     briefs = {row["id"]: row for row in store.brief_rows()}
-    for alert in store.alert_rows("open"):
+    for alert in store.alert_rows():
+        if alert["status"] not in NOTIFIED_STATUSES:
+            continue
         state = _state(alert)
         if alert["notified"] is None:
             if alert["severity"] != "high" and settings.immediate == "high":
