@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable
 from email.utils import make_msgid
 
-from leaksentry.exposures import AlertSettings
+from leaksentry.exposures import AlertSettings, alert_state
 from leaksentry.store import Store, now
 
 MESSAGE_DOMAIN = "leaksentry.local"
@@ -52,7 +52,7 @@ def notify(
     for alert in store.alert_rows():
         if alert["status"] not in NOTIFIED_STATUSES:
             continue
-        state = _state(alert)
+        state = alert_state(alert)
         if alert["notified"] is None:
             if alert["severity"] != "high" and settings.immediate == "high":
                 continue  # low severity: the digest will carry it
@@ -92,16 +92,6 @@ def channels_for(brief_id: str, settings: AlertSettings) -> list[str]:
     return list(dict.fromkeys([*routes.get(brief_id, []), *routes.get("*", [])]))
 
 
-def _state(alert: dict) -> dict:
-    """What a message about this alert tells: the figures a follow-up is compared against."""
-    return {
-        "domains": len(json.loads(alert["domains"])),
-        "score": alert["max_score"],
-        "details": json.loads(alert["details"]),
-        "items": alert["items"],
-    }
-
-
 def _spread(before: dict, after: dict, settings: AlertSettings) -> bool:
     return (
         after["domains"] >= before["domains"] + settings.follow_up_domains
@@ -130,10 +120,15 @@ def render(
     kind: str, alert: dict, brief: dict, items: list[dict], link: Callable[[int], str] | None
 ) -> dict:
     """Subject, plain text and HTML of an alert or follow-up."""
-    details = describe_details(json.loads(alert["details"]), brief.get("n_details"))
+    n_details = brief.get("n_details")
+    best = max(items, key=lambda row: row["score"])
+    best_details = json.loads(best["details_matched"] or "[]")
+    union = json.loads(alert["details"])
+    details = describe_details(best_details, n_details)
+    if sorted(set(union)) != sorted(set(best_details)):  # never the union alone: per item
+        details += f" (best item); {describe_details(union, n_details)} over {len(items)} items"
     domains = json.loads(alert["domains"])
     window = f"{brief['active_from'] or 'open'} to {brief['active_until'] or 'open'}"
-    best = max(items, key=lambda row: row["score"])
     codename, score = brief["codename"], alert["max_score"]
     if kind == "follow-up":
         subject = (
@@ -157,8 +152,14 @@ def render(
     if link:
         facts.append(("Open", link(alert["id"])))
     evidence = json.loads(best["evidence"])
-    spread = [
-        (row["published"] or row["created_at"], row["source"], row["url"] or "(no URL)")
+    spread = [  # each item with its own time, score and details
+        (
+            row["published"] or row["created_at"],
+            row["source"],
+            row["url"] or "(no URL)",
+            f"score {row['score']:.2f}, details "
+            + describe_details(json.loads(row["details_matched"] or "[]"), n_details),
+        )
         for row in items
     ]
     text = [
@@ -170,7 +171,7 @@ def render(
         *(f'  > "{passage}"' for passage in evidence),
         "",
         "Spread over time:",
-        *(f"  {when}  {source}  {url}" for when, source, url in spread),
+        *(f"  {when}  {source}  {url}  {about}" for when, source, url, about in spread),
         "",
         "Detail numbers refer to the sealed brief; its wording is not included in this mail.",
         "Record your verdict with `leaksentry alert confirm|dismiss "
@@ -183,8 +184,8 @@ def render(
     quotes = "".join(f"<blockquote>{html.escape(p)}</blockquote>" for p in evidence)
     spread_rows = "".join(
         f"<tr><td>{html.escape(when)}</td><td>{html.escape(source)}</td>"
-        f"<td>{_html_value(url)}</td></tr>"
-        for when, source, url in spread
+        f"<td>{_html_value(url)}</td><td>{html.escape(about)}</td></tr>"
+        for when, source, url, about in spread
     )
     body_html = (
         f"<html><body><p>{html.escape(opening)}</p><table>{rows}</table>"

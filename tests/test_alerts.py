@@ -373,3 +373,55 @@ def test_a_confirmed_leak_that_spreads_to_a_second_site_is_followed_up(world, ma
         "Re: [leaksentry] AMBER KESTREL: spreading, 2 site(s) (score 0.86)",
     ]
     assert "harbour.example" in mail.messages[1].get_body(("plain",)).get_content()
+
+
+DECOY = (
+    "Fernwick's dock museum opens a tobacco warehouse exhibition with guided tours of the old "
+    "refrigerated sheds, closed to visitors until nine on weekdays."
+)
+
+
+def test_a_muddled_story_shows_details_and_time_per_item_and_an_item_can_be_detached(world, mail):
+    # an unrelated article, wrongly linked at ingest, is older than the leak and "reveals" #4, #5
+    decoy = item(1, "museum.example", published="2026-10-28T09:00:00Z", text=DECOY)
+    leak = item(2, "courier.example", story="i1", published="2026-11-04T04:00:00Z", text=LEAK)
+    world.match_run((decoy, 0.7, [3, 4], True), (leak, 0.86, [0, 1, 2], True))
+    world.send()
+    (first,) = mail.messages
+    body = first.get_body(("plain",)).get_content()
+    # the best item's details, then the union, and each item with its time, score and details
+    assert (
+        "Details revealed: #1, #2, #3 of 5 (best item); #1, #2, #3, #4, #5 of 5 over 2 items"
+        in body
+    )
+    assert (
+        "  2026-10-28T09:00:00Z  museum.example  http://museum.example/story-1.html"
+        "  score 0.70, details #4, #5 of 5" in body
+    )
+    assert (
+        "  2026-11-04T04:00:00Z  courier.example  http://courier.example/story-2.html"
+        "  score 0.86, details #1, #2, #3 of 5" in body
+    )
+    # the operator takes the decoy out of the story (audited); the story is the leak again
+    runner = CliRunner()
+    config = str(world.config.path)
+    args = ["alert", "detach", "1", "i1", "--by", "ana", "--note", "museum piece", "--config"]
+    result = runner.invoke(cli, [*args, config])
+    assert result.exit_code == 0, result.output
+    assert "item i1 taken out of alert 1: now alert 2" in result.output
+    alert, moved = world.store.alert_rows()
+    assert json.loads(alert["details"]) == [0, 1, 2] and alert["items"] == 1
+    assert json.loads(alert["domains"]) == ["courier.example"]
+    assert alert["last_published"] == "2026-11-04T04:00:00Z"
+    assert [r["item_id"] for r in world.store.alert_items(alert["id"])] == ["i2"]
+    assert [r["item_id"] for r in world.store.alert_items(moved["id"])] == ["i1"]
+    assert moved["status"] == "open" and json.loads(moved["details"]) == [3, 4]
+    (audit,) = world.store.audit_rows()
+    assert (audit["who"], audit["action"], audit["alert_id"]) == ("ana", "detached", 1)
+    assert "i1" in audit["note"] and "museum piece" in audit["note"]
+    world.send()
+    assert len(mail.messages) == 1  # the operator has seen the detached item: no new mail
+    # the last item cannot be detached; an item not in the alert is refused
+    for alert_id, item_id in (("1", "i2"), ("1", "i9")):
+        refused = runner.invoke(cli, ["alert", "detach", alert_id, item_id, "--config", config])
+        assert refused.exit_code == 1
