@@ -131,6 +131,21 @@ class Store:
             [since],
         )
 
+    def item_texts(self, item_ids: Iterable[str]) -> dict[str, str]:
+        """item id -> its text (or title when it has none), for telling copies exactly."""
+        ids = list(item_ids)
+        found: dict[str, str] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                self.db.execute(
+                    f"select id, coalesce(nullif(text, ''), title) from items where id in ({marks})",
+                    chunk,
+                )
+            )
+        return found
+
     def raw_capture(self, item_id: str) -> tuple[str, bytes] | None:
         """(content type, body) as fetched, or None when not kept."""
         row = self.db.execute(
