@@ -3,7 +3,9 @@ the mail retry every minute; the digest daily at `[alerts] digest_time` (UTC).
 
 Only wiring lives here; the work is in leaksentry.service. No job overlaps itself
 (max_instances=1, missed runs coalesced); a job that raises is logged and runs again at its
-next time; SIGTERM or Ctrl-C stops the scheduler, lets the current step finish or abandon
+next time; a run that misses its time is logged. The digest is never lost: it has a thread of
+its own (crawls waiting on a lock cannot hold it up), no misfire grace (it runs however late,
+and the log says so), and a digest missed while the service was down is sent at start; SIGTERM or Ctrl-C stops the scheduler, lets the current step finish or abandon
 cleanly (crawls are stopped, matching stops between committed batches), and exits 0.
 """
 
@@ -11,9 +13,14 @@ from __future__ import annotations
 
 import logging
 import signal
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+    EVENT_JOB_SUBMITTED,
+)
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -25,13 +32,22 @@ from leaksentry.service import Service
 
 log = logging.getLogger("leaksentry.scheduler")
 MAIL_RETRY_SECONDS = 60
+MISFIRE_GRACE_SECONDS = 300  # crawls and the mail retry: a run this late is skipped (logged)
+LATE_SECONDS = 60  # a digest that starts this late says so in the log
 
 
 def build_scheduler(service: Service) -> BlockingScheduler:
     """One crawl job per enabled source, plus a mail retry job."""
     scheduler = BlockingScheduler(
-        executors={"default": ThreadPoolExecutor(max_workers=4)},
-        job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 300},
+        executors={
+            "default": ThreadPoolExecutor(max_workers=4),
+            "digest": ThreadPoolExecutor(max_workers=1),  # never queued behind crawls
+        },
+        job_defaults={
+            "max_instances": 1,
+            "coalesce": True,
+            "misfire_grace_time": MISFIRE_GRACE_SECONDS,
+        },
         timezone=UTC,
     )
     start = datetime.now(UTC)
@@ -48,9 +64,39 @@ def build_scheduler(service: Service) -> BlockingScheduler:
         service.retry_mail, IntervalTrigger(seconds=MAIL_RETRY_SECONDS), id="mail-retry"
     )
     hour, minute = digest_time(service.config)
-    scheduler.add_job(service.digest, CronTrigger(hour=hour, minute=minute), id="digest")
-    scheduler.add_listener(_log_event, EVENT_JOB_ERROR | EVENT_JOB_MAX_INSTANCES)
+    trigger = CronTrigger(hour=hour, minute=minute, timezone=UTC)
+    scheduler.add_job(
+        service.digest,
+        trigger,
+        id="digest",
+        executor="digest",
+        misfire_grace_time=None,  # run however late: a digest is never lost
+    )
+    previous = _previous_fire(hour, minute, start)
+    missed = getattr(service, "digest_missed", None)
+    if missed is not None and missed(previous):
+        log.warning(
+            "digest due at %s was not sent (the service was not running); sent late now",
+            previous.isoformat(timespec="minutes"),
+        )
+        scheduler.add_job(
+            service.digest,
+            id="digest-late",
+            executor="digest",
+            next_run_time=start,
+            misfire_grace_time=None,
+        )
+    scheduler.add_listener(
+        _log_event,
+        EVENT_JOB_ERROR | EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED | EVENT_JOB_SUBMITTED,
+    )
     return scheduler
+
+
+def _previous_fire(hour: int, minute: int, now: datetime) -> datetime:
+    """The last time the daily digest was due, at or before `now`."""
+    today = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    return today if today <= now else today - timedelta(days=1)
 
 
 def digest_time(config) -> tuple[int, int]:
@@ -64,6 +110,23 @@ def _log_event(event) -> None:
         log.error(
             "job %s failed: %s; it runs again at its next time", event.job_id, event.exception
         )
+    elif event.code == EVENT_JOB_MISSED:
+        log.warning(
+            "job %s missed its time (%s) by more than %d s; it runs again at its next time",
+            event.job_id,
+            event.scheduled_run_time.isoformat(timespec="seconds"),
+            MISFIRE_GRACE_SECONDS,
+        )
+    elif event.code == EVENT_JOB_SUBMITTED:
+        due = max(event.scheduled_run_times)
+        late = (datetime.now(UTC) - due).total_seconds()
+        if late > LATE_SECONDS:
+            log.warning(
+                "job %s runs late: due at %s, %d s ago",
+                event.job_id,
+                due.isoformat(timespec="seconds"),
+                late,
+            )
     else:
         log.warning("job %s still running; this run is skipped", event.job_id)
 

@@ -3,7 +3,7 @@
 One thread per brief: every message about a brief carries In-Reply-To and References to the
 brief's previous message. The first message of an alert says what is out; a follow-up is
 written only when the story spreads (more sites), grows surer (higher score) or reveals new
-details, and shows the spread over time. Low-severity alerts wait for the daily digest.
+details, and shows the spread over time; confirmed alerts are followed up as open ones are. Low-severity alerts wait for the daily digest.
 
 A message names the codename, the score, the public URLs, the public evidence and the
 *numbers* of the details revealed. It never carries the sealed summary or detail wording.
@@ -16,11 +16,12 @@ import json
 from collections.abc import Callable
 from email.utils import make_msgid
 
-from leaksentry.exposures import AlertSettings
+from leaksentry.exposures import AlertSettings, alert_state
 from leaksentry.store import Store, now
 
 MESSAGE_DOMAIN = "leaksentry.local"
 MAX_REFERENCES = 12
+NOTIFIED_STATUSES = ("open", "confirmed")  # a dismissed alert's story stays silent
 
 
 def recipients_for(brief_row: dict, default_recipients: list[str]) -> list[str]:
@@ -41,11 +42,17 @@ def notify(
     default_recipients: list[str],
     link: Callable[[int], str] | None = None,
 ) -> int:
-    """Queue the mail that open alerts call for; returns how many messages were queued."""
+    """Queue the mail that open and confirmed alerts call for; returns messages queued.
+
+    A confirmed leak that spreads is exactly what the operator must hear about; only a
+    dismissed alert's story stays silent.
+    """
     queued = 0
     briefs = {row["id"]: row for row in store.brief_rows()}
-    for alert in store.alert_rows("open"):
-        state = _state(alert)
+    for alert in store.alert_rows():
+        if alert["status"] not in NOTIFIED_STATUSES:
+            continue
+        state = alert_state(alert)
         if alert["notified"] is None:
             if alert["severity"] != "high" and settings.immediate == "high":
                 continue  # low severity: the digest will carry it
@@ -85,16 +92,6 @@ def channels_for(brief_id: str, settings: AlertSettings) -> list[str]:
     return list(dict.fromkeys([*routes.get(brief_id, []), *routes.get("*", [])]))
 
 
-def _state(alert: dict) -> dict:
-    """What a message about this alert tells: the figures a follow-up is compared against."""
-    return {
-        "domains": len(json.loads(alert["domains"])),
-        "score": alert["max_score"],
-        "details": json.loads(alert["details"]),
-        "items": alert["items"],
-    }
-
-
 def _spread(before: dict, after: dict, settings: AlertSettings) -> bool:
     return (
         after["domains"] >= before["domains"] + settings.follow_up_domains
@@ -123,10 +120,15 @@ def render(
     kind: str, alert: dict, brief: dict, items: list[dict], link: Callable[[int], str] | None
 ) -> dict:
     """Subject, plain text and HTML of an alert or follow-up."""
-    details = describe_details(json.loads(alert["details"]), brief.get("n_details"))
+    n_details = brief.get("n_details")
+    best = max(items, key=lambda row: row["score"])
+    best_details = json.loads(best["details_matched"] or "[]")
+    union = json.loads(alert["details"])
+    details = describe_details(best_details, n_details)
+    if sorted(set(union)) != sorted(set(best_details)):  # never the union alone: per item
+        details += f" (best item); {describe_details(union, n_details)} over {len(items)} items"
     domains = json.loads(alert["domains"])
     window = f"{brief['active_from'] or 'open'} to {brief['active_until'] or 'open'}"
-    best = max(items, key=lambda row: row["score"])
     codename, score = brief["codename"], alert["max_score"]
     if kind == "follow-up":
         subject = (
@@ -150,8 +152,14 @@ def render(
     if link:
         facts.append(("Open", link(alert["id"])))
     evidence = json.loads(best["evidence"])
-    spread = [
-        (row["published"] or row["created_at"], row["source"], row["url"] or "(no URL)")
+    spread = [  # each item with its own time, score and details
+        (
+            row["published"] or row["created_at"],
+            row["source"],
+            row["url"] or "(no URL)",
+            f"score {row['score']:.2f}, details "
+            + describe_details(json.loads(row["details_matched"] or "[]"), n_details),
+        )
         for row in items
     ]
     text = [
@@ -163,7 +171,7 @@ def render(
         *(f'  > "{passage}"' for passage in evidence),
         "",
         "Spread over time:",
-        *(f"  {when}  {source}  {url}" for when, source, url in spread),
+        *(f"  {when}  {source}  {url}  {about}" for when, source, url, about in spread),
         "",
         "Detail numbers refer to the sealed brief; its wording is not included in this mail.",
         "Record your verdict with `leaksentry alert confirm|dismiss "
@@ -176,8 +184,8 @@ def render(
     quotes = "".join(f"<blockquote>{html.escape(p)}</blockquote>" for p in evidence)
     spread_rows = "".join(
         f"<tr><td>{html.escape(when)}</td><td>{html.escape(source)}</td>"
-        f"<td>{_html_value(url)}</td></tr>"
-        for when, source, url in spread
+        f"<td>{_html_value(url)}</td><td>{html.escape(about)}</td></tr>"
+        for when, source, url, about in spread
     )
     body_html = (
         f"<html><body><p>{html.escape(opening)}</p><table>{rows}</table>"

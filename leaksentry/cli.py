@@ -401,6 +401,30 @@ def alert_dismiss(alert_id, who, note, config_path):
     _verdict(alert_id, "dismissed", who, note, config_path)
 
 
+@alert.command("detach")
+@click.argument("alert_id", type=int)
+@click.argument("item_id")
+@click.option("--by", "who", help="Who decides (default: the login name).")
+@click.option("--note", help="Why, for the audit log.")
+@config_option
+def alert_detach(alert_id, item_id, who, note, config_path):
+    """Take one item out of an alert's story: it becomes an alert of its own (audited).
+
+    The alert's details, sites and score are worked out again from the items that stay.
+
+    Example: leaksentry alert detach 12 i3f2a9c0d1e4b5a6 --note "another port's story"
+    """
+    import getpass
+
+    from leaksentry.exposures import AlertSettings, detach
+
+    config = load_config(config_path)
+    with open_store(config) as store:
+        settings = AlertSettings.from_dict(config.alerts)
+        new_id = detach(store, alert_id, item_id, who or getpass.getuser(), note, settings)
+    click.echo(f"item {item_id} taken out of alert {alert_id}: now alert {new_id}")
+
+
 @cli.command()
 @click.option(
     "--send", "send_now", is_flag=True, help="Queue the digest for every recipient and send."

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 
 from leaksentry import diskspace
-from leaksentry.alerts import describe_details, recipients_for
+from leaksentry.alerts import NOTIFIED_STATUSES, describe_details, recipients_for
 from leaksentry.config import Config
 from leaksentry.coverage import source_health
 from leaksentry.exposures import AlertSettings
@@ -36,7 +36,11 @@ def build(config: Config, store: Store) -> list[Digest]:
     defaults = list(settings.digest_recipients or config.smtp.recipients)
     briefs = {row["id"]: row for row in store.brief_rows()}
     open_alerts = store.alert_rows("open")
-    waiting = [a for a in open_alerts if a["notified"] is None and a["digested_at"] is None]
+    waiting = [  # confirmed ones too: a verdict never silences a leak's low-severity news
+        a
+        for a in store.alert_rows()
+        if a["status"] in NOTIFIED_STATUSES and a["notified"] is None and a["digested_at"] is None
+    ]
     failed = store.message_rows("failed")
     blind = [h for h in source_health(config, store) if h.health not in ("ok", "disabled")]
     space = diskspace.measure(config)

@@ -1,20 +1,22 @@
 """Stories, not items: alerting matches of a brief are grouped into alerts (one per story).
 
-A match joins an alert of its brief when its item is a copy of the alert's story (same story
-id, set at ingest), or when it retells the same event: published within the story window of
-the alert's latest item and revealing at least one of the same details (or both reveal none).
-Otherwise it starts a new alert. Items joining a dismissed alert are recorded and stay silent.
+A match joins an alert of its brief only when its item retells the alert's items: a copy of
+the alert's story (same story id, set at ingest) or the same content (its text a copy of one
+of the story's items, see leaksentry/copies.py). Sharing a brief, a site, details or a time
+window is never enough: an item that would alert on its own starts its own alert. Copies
+joining a dismissed alert are recorded and stay silent (the operator judged that content).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from leaksentry.config import check_table_keys
-from leaksentry.errors import ConfigError
+from leaksentry.copies import retells
+from leaksentry.errors import ConfigError, LeaksentryError
 from leaksentry.records import Item, Match, parse_iso_date, parse_iso_datetime
 from leaksentry.store import Store, now
 
@@ -23,7 +25,7 @@ from leaksentry.store import Store, now
 class AlertSettings:
     """The ``[alerts]`` table of the configuration."""
 
-    story_window_hours: float = 72.0  # a retelling within this time joins the story
+    story_window_hours: float = 72.0  # unused: a time window never joins a story (older files)
     high_score: float = 0.75  # severity high from this score...
     high_details: int = 3  # ...or this many details revealed...
     high_domains: int = 3  # ...or this many sites carrying it...
@@ -50,8 +52,22 @@ class AlertSettings:
 
 def domain_of(item: Item) -> str:
     """Where an item was seen: the site's host, or the source name when there is no URL."""
-    host = urlsplit(item.url).hostname if item.url else None
-    return (host or item.source or "unknown").removeprefix("www.")
+    return site_of(item.url, item.source)
+
+
+def site_of(url: str | None, source: str | None) -> str:
+    host = urlsplit(url).hostname if url else None
+    return (host or source or "unknown").removeprefix("www.")
+
+
+def alert_state(alert: dict) -> dict:
+    """What a message about this alert tells: the figures a follow-up is compared against."""
+    return {
+        "domains": len(json.loads(alert["domains"])),
+        "score": alert["max_score"],
+        "details": json.loads(alert["details"]),
+        "items": alert["items"],
+    }
 
 
 def severity(alert: dict, brief_row: dict, settings: AlertSettings, today=None) -> str:
@@ -123,21 +139,83 @@ def attach(
 
 
 def _story_for(store: Store, brief_id: str, item: Item, match: Match, settings) -> dict | None:
+    """The alert whose items this item retells (a copy or the same content), if any."""
     alerts = store.alerts_for_brief(brief_id)
     story = item.story or item.id
     for alert in alerts:
         if alert["story"] == story or store.alert_has_story(alert["id"], story):
             return alert
-    published = item.published_at()
-    revealed = set(match.details_matched)
+    text = item.text or item.title
     for alert in reversed(alerts):  # the most recent story first
-        latest = parse_iso_datetime(alert["last_published"]) or parse_iso_datetime(
-            alert["last_seen_at"]
-        )
-        when = published or datetime.now(UTC)
-        if latest is None or abs(when - latest) > timedelta(hours=settings.story_window_hours):
-            continue
-        theirs = set(json.loads(alert["details"]))
-        if revealed & theirs or not (revealed or theirs):
+        if retells(text, store.alert_texts(alert["id"])):
             return alert
     return None
+
+
+def detach(
+    store: Store,
+    alert_id: int,
+    item_id: str,
+    who: str,
+    note: str | None,
+    settings: AlertSettings,
+) -> int:
+    """Take one item out of an alert's story (an operator's decision, audited).
+
+    The alert's figures are worked out again from the items that stay. The item becomes an
+    alert of its own, open and awaiting a verdict; the operator has just seen it, so it is
+    marked as told (no new mail now; a follow-up if it spreads). Returns its alert id.
+    """
+    with store.atomic():
+        alert = store.alert_row(alert_id)
+        if alert is None:
+            raise LeaksentryError(f"no alert with id {alert_id}")
+        rows = store.alert_items(alert_id)
+        taken = [row for row in rows if row["item_id"] == item_id]
+        stay = [row for row in rows if row["item_id"] != item_id]
+        if not taken:
+            raise LeaksentryError(f"item {item_id} is not in alert {alert_id}")
+        if not stay:
+            raise LeaksentryError(
+                f"item {item_id} is the only item of alert {alert_id}: dismiss the alert instead"
+            )
+        brief_row = store.brief_row(alert["brief_id"]) or {}
+        (row,) = taken
+        new = _figures(taken, brief_row, settings) | {
+            "brief_id": alert["brief_id"],
+            "story": row["story"] or row["item_id"],
+            "status": "open",
+            "retro": alert["retro"],
+            "first_seen_at": row["created_at"],
+            "last_seen_at": row["created_at"],
+        }
+        new["notified"] = json.dumps(alert_state(new))
+        new["notified_at"] = now()
+        new_id = store.insert_alert(new)
+        store.link_match(row["match_id"], new_id)
+        kept = _figures(stay, brief_row, settings)
+        if alert["story"] == new["story"] and stay[0]["story"] != new["story"]:
+            kept["story"] = stay[0]["story"] or stay[0]["item_id"]
+        store.update_alert(alert_id, kept)
+        text = f"item {item_id} taken out of the story; now alert {new_id}"
+        store.record_audit("detached", who, f"{text}: {note}" if note else text, alert_id)
+    return new_id
+
+
+def _figures(rows: list[dict], brief_row: dict, settings: AlertSettings) -> dict:
+    """An alert's figures over these items (as attach accumulates them)."""
+    figures = {
+        "max_score": max(float(row["score"]) for row in rows),
+        "details": json.dumps(
+            sorted({d for row in rows for d in json.loads(row["details_matched"] or "[]")})
+        ),
+        "items": len(rows),
+        "domains": json.dumps(list(dict.fromkeys(site_of(r["url"], r["source"]) for r in rows))),
+        "last_published": max(
+            (row["published"] for row in rows if parse_iso_datetime(row["published"])),
+            key=parse_iso_datetime,
+            default=None,
+        ),
+    }
+    figures["severity"] = severity(figures, brief_row, settings)
+    return figures

@@ -98,6 +98,20 @@ class Service:
         with self._process_lock, Store(self.config.database) as store:
             self._send(store)
 
+    def digest_missed(self, due) -> bool:
+        """Whether the digest due at `due` (an aware datetime) was never sent: the last one
+        went out before it. A database without any digest yet has missed none."""
+        from leaksentry.digest import LAST_DIGEST_META
+        from leaksentry.records import parse_iso_datetime
+
+        try:
+            with Store(self.config.database) as store:
+                last = parse_iso_datetime(store.get_meta(LAST_DIGEST_META))
+        except sqlite3.Error as exc:
+            log.error("digest: cannot tell whether one was missed (%s)", exc)
+            return False
+        return last is not None and last < due
+
     def digest(self) -> None:
         """Queue and send the daily digest. On a full disk it goes out without the outbox;
         when the database cannot even be opened, a short notice says why instead."""

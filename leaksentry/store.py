@@ -1,12 +1,16 @@
 """The SQLite store: every query leaksentry makes lives here (via sqlite-utils).
 
-WAL and a busy time-out let the CLI read and write while the service runs.
+WAL and a busy time-out let the CLI read and write while the service runs. Every transaction
+takes the write lock when it begins (BEGIN IMMEDIATE, see ImmediateDatabase): in WAL mode a
+deferred transaction that reads, then writes, fails at once with "database is locked" when
+another process committed in between (the busy time-out does not apply to that case).
 Items are written before anything acts on them; the matcher's queue is simply
 the items whose ``matched_at`` is still NULL, so a killed run resumes where it stopped.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import sqlite3
@@ -24,6 +28,32 @@ from leaksentry.records import Item
 BUSY_TIMEOUT_MS = 30_000
 
 
+class ImmediateDatabase(Database):
+    """sqlite-utils' Database whose transactions take the write lock at BEGIN.
+
+    A writer then waits its turn (the busy time-out) instead of failing when its snapshot
+    went stale; nested blocks stay savepoints."""
+
+    @contextlib.contextmanager
+    def atomic(self):
+        if self.conn.in_transaction:
+            with super().atomic():
+                yield self
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            self.rollback()
+            raise
+        else:
+            try:
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.rollback()
+                raise
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -34,7 +64,7 @@ class Store:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = Database(self.path)
+        self.db = ImmediateDatabase(self.path)
         try:
             self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self.db.enable_wal()
@@ -139,6 +169,21 @@ class Store:
             "join items i on i.id = s.item_id where s.created_at >= ?",
             [since],
         )
+
+    def item_texts(self, item_ids: Iterable[str]) -> dict[str, str]:
+        """item id -> its text (or title when it has none), for telling copies exactly."""
+        ids = list(item_ids)
+        found: dict[str, str] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                self.db.execute(
+                    f"select id, coalesce(nullif(text, ''), title) from items where id in ({marks})",
+                    chunk,
+                )
+            )
+        return found
 
     def raw_capture(self, item_id: str) -> tuple[str, bytes] | None:
         """(content type, body) as fetched, or None when not kept."""
@@ -279,14 +324,16 @@ class Store:
 
     # -- matches, alerts (one per story) and the outbox ----------------------------------
     def record_match(self, match: dict) -> int | None:
-        """Insert a match; None when this (brief, item) pair was already recorded."""
-        existing = self.db.execute(
-            "select id from matches where brief_id = ? and item_id = ?",
-            [match["brief_id"], match["item_id"]],
-        ).fetchone()
-        if existing:
-            return None
-        return self.db["matches"].insert(match | {"created_at": now()}).last_pk
+        """Insert a match; None when this (brief, item) pair was already recorded.
+
+        One statement (no read before the write): safe beside another writer."""
+        row = match | {"created_at": now()}
+        columns = ", ".join(f"[{key}]" for key in row)
+        cursor = self.db.execute(
+            f"insert or ignore into matches ({columns}) values ({', '.join('?' * len(row))})",
+            list(row.values()),
+        )
+        return cursor.lastrowid if cursor.rowcount == 1 else None
 
     def mark_matched(self, item_ids: Iterable[str]) -> None:
         stamp = now()
@@ -305,6 +352,17 @@ class Store:
             alert_id,
             story,
         )
+
+    def alert_texts(self, alert_id: int) -> list[str]:
+        """The text (or title) of each item of an alert, to tell a retelling from news."""
+        return [
+            row[0]
+            for row in self.db.execute(
+                "select coalesce(nullif(i.text, ''), i.title) from matches m "
+                "join items i on i.id = m.item_id where m.alert_id = ?",
+                [alert_id],
+            )
+        ]
 
     def insert_alert(self, row: dict) -> int:
         return self.db["alerts"].insert(row).last_pk

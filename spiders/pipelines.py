@@ -110,7 +110,9 @@ class StorePipeline:
         canonical = identity(item.kind, item.url)
         digest = content_hash(item.title, item.text)
         minhash = signature(item.text or item.title)
-        story = self.store.story_of_content(digest) or self.stories.find(minhash)
+        story = self.store.story_of_content(digest) or self.stories.find(
+            minhash, item.text or item.title, self.store
+        )
         record = Item(
             id=item_id(canonical),
             url=clean_url(item.url),

@@ -22,9 +22,23 @@ from conftest import FIXTURES, assert_no_sealed_text, write_config
 BRIEF = read_brief_file(FIXTURES / "briefs" / "tidewater.toml")[0]
 EVIDENCE = "A haulier said about forty officers and two scanner vans would be at the east gate."
 
+HARMLESS = (
+    "The harbour board met on Tuesday to discuss the east gate's new lighting, the cost of "
+    "resurfacing the lorry park and a proposal for a second weighbridge near the ferry ramp."
+)
+LEAK = (
+    "Drivers were told to keep away from the Fernwick east gate on Friday morning: forty-two "
+    "officers with two scanner vans will search southbound reefers from a quarter past five."
+)
+
 
 def item(
-    n: int, host: str, story: str | None = None, kind="news", published="2026-11-04T06:45:00Z"
+    n: int,
+    host: str,
+    story: str | None = None,
+    kind="news",
+    published="2026-11-04T06:45:00Z",
+    text=EVIDENCE,
 ):
     return Item(
         id=f"i{n}",
@@ -33,7 +47,7 @@ def item(
         source=host,
         published=published,
         title=f"Customs at the dock gates ({n})",
-        text=EVIDENCE,
+        text=text,
         story=story,
     )
 
@@ -140,8 +154,10 @@ def test_one_story_one_alert_one_follow_up_threaded(world, mail):
 def test_smtp_down_three_runs_then_every_alert_arrives_once_in_order(tmp_path):
     port = free_port()
     world = World(tmp_path, port)
+    texts = [EVIDENCE, LEAK, "Scanner vans and forty officers are due at the east gate early."]
     stories = [
-        item(n, f"site{n}.example", published=f"2026-10-{10 + 5 * n}T08:00:00Z") for n in range(3)
+        item(n, f"site{n}.example", published=f"2026-10-{10 + 5 * n}T08:00:00Z", text=texts[n])
+        for n in range(3)
     ]
     for run, story in enumerate(stories):  # three runs, each finding a new story, server down
         world.match_run((story, 0.8, [run], True))
@@ -303,3 +319,109 @@ def test_alerts_routed_to_an_undefined_channel_are_a_config_error(tmp_path):
     path.write_text(path.read_text() + '\n[alerts]\nchannels = { "*" = ["nowhere"] }\n')
     with pytest.raises(ConfigError, match=r"unknown channel\(s\) \['nowhere'\]"):
         load_config(path)
+
+
+def test_a_dismissed_story_never_swallows_a_real_leak_of_the_same_brief_on_the_same_site(
+    world, mail
+):
+    # a harmless article alerts (a false alert) and the operator dismisses it
+    harmless = item(1, "courier.example", published="2026-11-01T08:00:00Z", text=HARMLESS)
+    world.match_run((harmless, 0.8, [0], True))
+    world.send()
+    runner = CliRunner()
+    config = str(world.config.path)
+    assert runner.invoke(cli, ["alert", "dismiss", "1", "--config", config]).exit_code == 0
+    # 68 hours later a real leak of the same brief on the same site, sharing detail #1
+    leak = item(2, "courier.example", published="2026-11-04T04:00:00Z", text=LEAK)
+    world.match_run((leak, 0.86, [0, 1, 2], True))
+    world.send()
+    assert len(world.store.alert_rows()) == 2, "the leak joined the dismissed story"
+    assert [str(m["Subject"]) for m in mail.messages][-1] == (
+        "[leaksentry] AMBER KESTREL: possible exposure (score 0.86)"
+    )
+    # a copy of the harmless article (same content elsewhere) is the dismissed story: silent
+    world.match_run((item(3, "harbour.example", text=HARMLESS), 0.8, [0], True))
+    world.send()
+    assert len(mail.messages) == 2 and len(world.store.alert_rows()) == 2
+
+
+def test_an_open_story_is_joined_only_by_retellings_never_for_brief_site_or_time_window(world):
+    world.match_run((item(1, "courier.example", text=LEAK), 0.86, [0, 1, 2], True))
+    # same brief, same site, same details, an hour later, but another text: its own alert
+    other = item(2, "courier.example", published="2026-11-04T07:45:00Z", text=HARMLESS)
+    world.match_run((other, 0.7, [0, 1], True))
+    # the same text at another URL, no story id from ingest: it retells item 1
+    world.match_run((item(3, "social.example", kind="social", text=LEAK), 0.8, [0], True))
+    alerts = world.store.alert_rows()
+    assert [a["items"] for a in alerts] == [2, 1]
+    assert [r["item_id"] for r in world.store.alert_items(alerts[0]["id"])] == ["i1", "i3"]
+
+
+def test_a_confirmed_leak_that_spreads_to_a_second_site_is_followed_up(world, mail):
+    world.match_run((item(1, "courier.example", text=LEAK), 0.86, [0, 1, 2], True))
+    world.send()
+    runner = CliRunner()
+    config = str(world.config.path)
+    result = runner.invoke(cli, ["alert", "confirm", "1", "--by", "ana", "--config", config])
+    assert result.exit_code == 0, result.output
+    # the leak reaches a second site (a copy, linked at ingest)
+    world.match_run((item(2, "harbour.example", story="i1", text=LEAK), 0.86, [0, 1, 2], True))
+    world.send()
+    subjects = [str(m["Subject"]) for m in mail.messages]
+    assert subjects == [
+        "[leaksentry] AMBER KESTREL: possible exposure (score 0.86)",
+        "Re: [leaksentry] AMBER KESTREL: spreading, 2 site(s) (score 0.86)",
+    ]
+    assert "harbour.example" in mail.messages[1].get_body(("plain",)).get_content()
+
+
+DECOY = (
+    "Fernwick's dock museum opens a tobacco warehouse exhibition with guided tours of the old "
+    "refrigerated sheds, closed to visitors until nine on weekdays."
+)
+
+
+def test_a_muddled_story_shows_details_and_time_per_item_and_an_item_can_be_detached(world, mail):
+    # an unrelated article, wrongly linked at ingest, is older than the leak and "reveals" #4, #5
+    decoy = item(1, "museum.example", published="2026-10-28T09:00:00Z", text=DECOY)
+    leak = item(2, "courier.example", story="i1", published="2026-11-04T04:00:00Z", text=LEAK)
+    world.match_run((decoy, 0.7, [3, 4], True), (leak, 0.86, [0, 1, 2], True))
+    world.send()
+    (first,) = mail.messages
+    body = first.get_body(("plain",)).get_content()
+    # the best item's details, then the union, and each item with its time, score and details
+    assert (
+        "Details revealed: #1, #2, #3 of 5 (best item); #1, #2, #3, #4, #5 of 5 over 2 items"
+        in body
+    )
+    assert (
+        "  2026-10-28T09:00:00Z  museum.example  http://museum.example/story-1.html"
+        "  score 0.70, details #4, #5 of 5" in body
+    )
+    assert (
+        "  2026-11-04T04:00:00Z  courier.example  http://courier.example/story-2.html"
+        "  score 0.86, details #1, #2, #3 of 5" in body
+    )
+    # the operator takes the decoy out of the story (audited); the story is the leak again
+    runner = CliRunner()
+    config = str(world.config.path)
+    args = ["alert", "detach", "1", "i1", "--by", "ana", "--note", "museum piece", "--config"]
+    result = runner.invoke(cli, [*args, config])
+    assert result.exit_code == 0, result.output
+    assert "item i1 taken out of alert 1: now alert 2" in result.output
+    alert, moved = world.store.alert_rows()
+    assert json.loads(alert["details"]) == [0, 1, 2] and alert["items"] == 1
+    assert json.loads(alert["domains"]) == ["courier.example"]
+    assert alert["last_published"] == "2026-11-04T04:00:00Z"
+    assert [r["item_id"] for r in world.store.alert_items(alert["id"])] == ["i2"]
+    assert [r["item_id"] for r in world.store.alert_items(moved["id"])] == ["i1"]
+    assert moved["status"] == "open" and json.loads(moved["details"]) == [3, 4]
+    (audit,) = world.store.audit_rows()
+    assert (audit["who"], audit["action"], audit["alert_id"]) == ("ana", "detached", 1)
+    assert "i1" in audit["note"] and "museum piece" in audit["note"]
+    world.send()
+    assert len(mail.messages) == 1  # the operator has seen the detached item: no new mail
+    # the last item cannot be detached; an item not in the alert is refused
+    for alert_id, item_id in (("1", "i2"), ("1", "i9")):
+        refused = runner.invoke(cli, ["alert", "detach", alert_id, item_id, "--config", config])
+        assert refused.exit_code == 1

@@ -157,3 +157,84 @@ def test_the_cli_reads_and_writes_while_the_service_runs(site, tmp_path):
     db = sqlite3.connect(database)
     assert db.execute("select count(*) from briefs").fetchone()[0] == 3
     assert db.execute("pragma integrity_check").fetchone()[0] == "ok"
+
+
+class BusyService(CountingService):
+    """Six sources whose crawls wait on a lock held elsewhere (as matching holds it)."""
+
+    def __init__(self):
+        super().__init__()
+        self.config.sources = [
+            Source(f"s{n}", "feed", f"http://127.0.0.1:9/{n}", every=3600) for n in range(6)
+        ]
+        self.release = threading.Event()
+        self.digests: list[float] = []
+
+    def crawl_source(self, name):
+        self.release.wait(20)
+
+    def digest(self):
+        self.digests.append(time.monotonic())
+
+
+def test_the_daily_digest_is_never_skipped_while_crawls_wait_it_runs_late_and_says_so(caplog):
+    """All worker threads taken by crawls waiting on a lock; the digest's time came 400 s
+    ago (past the misfire grace): it still runs, at once, and the log says it is late."""
+    from datetime import UTC, datetime, timedelta
+
+    service = BusyService()
+    scheduler = build_scheduler(service)
+    due = datetime.now(UTC) - timedelta(seconds=400)
+    scheduler.modify_job("digest", next_run_time=due)
+    thread = threading.Thread(target=scheduler.start, daemon=True)
+    caplog.set_level("INFO")
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not (service.digests and "runs late" in caplog.text):
+            time.sleep(0.1)
+        assert service.digests, "the digest was skipped"
+        assert not service.release.is_set()  # it did not wait for the crawls
+        assert "job digest runs late" in caplog.text
+    finally:
+        service.release.set()
+        scheduler.shutdown(wait=True)
+        thread.join(5)
+
+
+def test_a_digest_missed_while_the_service_was_down_is_sent_at_start(caplog):
+    service = CountingService()
+    calls = []
+    service.digest = lambda: calls.append(1)
+    service.digest_missed = lambda scheduled: True  # the last digest is older than its time
+    scheduler = build_scheduler(service)
+    thread = threading.Thread(target=scheduler.start, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not calls and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert calls == [1]
+        assert "digest due at" in caplog.text and "sent late" in caplog.text
+    finally:
+        scheduler.shutdown(wait=True)
+        thread.join(5)
+
+
+def test_the_service_tells_a_missed_digest_from_a_sent_one(tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from leaksentry.config import load_config
+    from leaksentry.digest import LAST_DIGEST_META
+    from leaksentry.service import Service
+    from leaksentry.store import Store
+
+    service = Service(load_config(write_config(tmp_path)))
+    due = datetime.now(UTC) - timedelta(hours=1)
+    assert not service.digest_missed(due)  # no digest ever: nothing missed
+    with Store(tmp_path / "ls.db") as store:
+        store.set_meta(LAST_DIGEST_META, (due - timedelta(days=1)).isoformat(timespec="seconds"))
+    assert service.digest_missed(due)
+    with Store(tmp_path / "ls.db") as store:
+        store.set_meta(LAST_DIGEST_META, (due + timedelta(minutes=1)).isoformat())
+    assert not service.digest_missed(due)

@@ -73,3 +73,46 @@ def test_wal_lets_a_second_connection_read_while_one_writes(tmp_path):
             writer.add_item(make_item(1), "u1", "h1")
             assert reader.count("items") == 0  # not committed yet, and no lock error
         assert reader.count("items") == 1
+
+
+WRITER = """
+import sys
+from leaksentry.records import Item
+from leaksentry.store import Store
+
+path, name, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+with Store(path) as store:
+    for n in range(count):
+        item = Item(f"{name}{n}", f"http://127.0.0.1/{name}/{n}", "news", name, None, "t", "x")
+        assert store.add_item(item, item.url, f"h-{name}-{n}")
+        with store.db.atomic():  # as match_new records a batch: read, then write
+            match = {"brief_id": "B", "item_id": item.id, "score": 0.5, "details_matched": "[]",
+                     "evidence": "[]", "alert": 0}
+            assert store.record_match(match) is not None
+            assert store.record_match(match) is None
+            store.mark_matched([item.id])
+"""
+
+
+def test_two_writers_at_full_speed_never_get_database_is_locked(tmp_path):
+    """WAL and deferred transactions: a read, then a write, fails at once with SQLITE_BUSY when
+    another process committed in between; every write transaction takes the lock first."""
+    import subprocess
+    import sys
+
+    database = tmp_path / "a.db"
+    Store(database).close()
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    writers = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(database), name, "400"],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("a", "b")
+    ]
+    errors = [writer.communicate(timeout=300)[1] for writer in writers]
+    assert [writer.returncode for writer in writers] == [0, 0], "\n".join(errors)[-2000:]
+    with Store(database) as store:
+        assert store.count("items") == 800 and store.count("matches") == 800

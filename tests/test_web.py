@@ -577,3 +577,23 @@ def test_a_login_spray_cannot_grow_the_audit_log_without_bound(world, caplog):
         "login",
     ]
     assert len([r for r in caplog.records if "login" in r.getMessage()]) == 20
+
+
+def test_an_operator_detaches_an_item_from_a_story_on_the_alert_page(client, world):
+    login(client)
+    page = client.get("/alerts/1").get_data(as_text=True)
+    assert 'action="/alerts/1/detach"' in page
+    forged = client.post("/alerts/1/detach", data={"item_id": "i2", "csrf_token": "forged"})
+    assert forged.status_code == 400
+    form = {"csrf_token": csrf_token(page), "item_id": "i2", "note": "another port"}
+    response = client.post("/alerts/1/detach", data=form)
+    assert response.status_code == 302 and response.headers["Location"] == "/alerts/1"
+    with world.store() as store:
+        assert [r["item_id"] for r in store.alert_items(1)] == ["i1"]
+        assert [r["item_id"] for r in store.alert_items(2)] == ["i2"]
+        (audit,) = store.audit_rows(alert_id=1)
+        assert (audit["who"], audit["action"]) == ("ana", "detached")
+        assert "another port" in audit["note"]
+    page = client.get("/alerts/1").get_data(as_text=True)
+    assert 'action="/alerts/1/detach"' not in page  # a single item stays: dismiss instead
+    assert client.post("/alerts/1/detach", data={**form, "item_id": "i1"}).status_code == 400

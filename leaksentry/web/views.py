@@ -14,8 +14,10 @@ import json
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
+from leaksentry import exposures
 from leaksentry.briefs import open_brief
 from leaksentry.errors import LeaksentryError
+from leaksentry.exposures import AlertSettings
 from leaksentry.web import present
 from leaksentry.web.app import context, get_store
 from leaksentry.web.auth import allowed_briefs
@@ -64,6 +66,7 @@ def alert(alert_id: int):
         spread=present.spread(items),
         history=store.audit_rows(limit=1000, alert_id=alert_id),
         max_note=MAX_NOTE,
+        item_ids=[row["item_id"] for row in items],
     )
 
 
@@ -96,6 +99,24 @@ def verdict(alert_id: int):
         abort(400)
     store.set_verdict(alert_id, status, g.operator, note or None)
     flash(f"Alert {alert_id} {status}.")
+    return redirect(url_for("triage.alert", alert_id=alert_id))
+
+
+@bp.route("/alerts/<int:alert_id>/detach", methods=["POST"])
+def detach(alert_id: int):
+    """Take one item out of the alert's story (audited, as `leaksentry alert detach`)."""
+    store = get_store()
+    _permitted_alert(alert_id)
+    item_id = request.form.get("item_id", "")
+    note = request.form.get("note", "").strip()
+    if len(note) > MAX_NOTE:
+        abort(400)
+    settings = AlertSettings.from_dict(context().config.alerts)
+    try:
+        new_id = exposures.detach(store, alert_id, item_id, g.operator, note or None, settings)
+    except LeaksentryError:
+        abort(400)
+    flash(f"Item taken out of alert {alert_id}: now alert {new_id}.")
     return redirect(url_for("triage.alert", alert_id=alert_id))
 
 
