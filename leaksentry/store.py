@@ -533,6 +533,12 @@ class Store:
         """Replace the operator's rights ("*" or a JSON list of brief ids)."""
         self.db.execute("update operators set briefs = ? where name = ?", [briefs, name])
 
+    def end_operator_sessions(self, name: str, session_nonce: str) -> None:
+        """A new session nonce: every session cookie issued before stops working."""
+        self.db.execute(
+            "update operators set session_nonce = ? where name = ?", [session_nonce, name]
+        )
+
     def record_operator_login(self, name: str, password_hash: str | None = None) -> None:
         """Note the login; store a re-hash when the KDF parameters were raised."""
         row = {"last_login_at": now()} | ({"password_hash": password_hash} if password_hash else {})

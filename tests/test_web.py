@@ -291,6 +291,28 @@ def test_new_password_ends_earlier_sessions_and_logout_ends_this_one(client, wor
     assert client.get("/alerts").status_code == 302
 
 
+def test_a_cookie_saved_before_logout_no_longer_works_after_it(client, world):
+    """Logout ends the session on the server: a copy of the cookie (a shared machine, a
+    stolen backup of the browser profile) can neither read a page nor record a verdict."""
+    login(client)
+    page = client.get("/alerts/1").get_data(as_text=True)
+    saved = client.get_cookie("leaksentry_session").value
+    logout(client)
+    replay = client.application.test_client()
+    replay.set_cookie("leaksentry_session", saved)
+    assert replay.get("/alerts/1").status_code == 302  # to the login page
+    refused = replay.post(
+        "/alerts/1/verdict",
+        data={"csrf_token": csrf_token(page), "verdict": "dismiss", "note": "after logout"},
+    )
+    assert refused.status_code == 401
+    with world.store() as store:
+        assert store.alert_row(1)["status"] == "open"
+        assert [r["action"] for r in store.audit_rows()][:2] == ["logout", "login"]
+    login(client)  # logging in again works
+    assert client.get("/alerts/1").status_code == 200
+
+
 def test_repeated_wrong_passwords_lock_the_name_for_a_while(client):
     for _ in range(10):
         assert login(client, password="wrong wrong wrong").status_code == 401

@@ -1,7 +1,8 @@
 """Login, logout, and the rule that every page but the login page needs a session.
 
 The session is Flask's signed cookie (HttpOnly, SameSite=Lax) holding the operator's name
-and the nonce of its current password: setting a new password ends every earlier session.
+and the operator's session nonce: setting a new password or logging out replaces the nonce,
+which ends every earlier session of that operator on the server (a saved cookie is void).
 A signed mail link is checked here, before login, so the operator lands on its alert after.
 Logins (made, refused, throttled) and logouts are written to the audit log; a refused login
 records the name as typed (cut to 64 characters), never the password.
@@ -138,7 +139,12 @@ def _audit_failed_login(store, action: str, name: str) -> None:
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    get_store().record_audit("logout", g.operator)
+    """Ends the session on the server, not only in this browser: the operator's session
+    nonce is replaced, so a saved copy of the cookie (or another browser) is logged out too."""
+    store = get_store()
+    with store.atomic():
+        store.end_operator_sessions(g.operator, passwords.new_session_nonce())
+        store.record_audit("logout", g.operator)
     session.clear()
     flash("Logged out.")
     return redirect(url_for("auth.login"))
