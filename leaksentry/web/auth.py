@@ -98,20 +98,19 @@ def login():
         return render_template("login.html", next=target, name="")
     name = request.form.get("name", "").strip()
     password = request.form.get("password", "")
-    throttle = context().throttle
+    throttle, address = context().throttle, request.remote_addr or "-"
     store = get_store()
-    if throttle.blocked(name):
+    if not throttle.attempt(name, address):
         _audit_failed_login(store, "login throttled", name)
         flash("Too many failed logins. Wait a few minutes and try again.")
         return render_template("login.html", next=target, name=name), 429
     row = store.operator_row(name) if name else None
     ok, new_hash = passwords.verify(row["password_hash"] if row else None, password)
     if not ok:
-        throttle.fail(name)
         _audit_failed_login(store, "login refused", name)
         flash("Wrong name or password.")
         return render_template("login.html", next=target, name=name), 401
-    throttle.clear(name)
+    throttle.succeeded(name, address)
     with store.atomic():
         store.record_operator_login(name, new_hash)
         store.record_audit("login", name)
