@@ -101,10 +101,24 @@ def crawl(
     return report
 
 
+SECRET_VARIABLES = ("LEAKSENTRY_KEY", "LEAKSENTRY_SMTP_USER", "LEAKSENTRY_SMTP_PASSWORD")
+
+
+def crawl_environment() -> dict[str, str]:
+    """This process's environment without leaksentry's secrets: spiders never need the key,
+    the SMTP login or a chat channel's URL, so a crawl process cannot leak them."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if name not in SECRET_VARIABLES and not name.startswith("LEAKSENTRY_CHANNEL_")
+    }
+
+
 def _run_child(command: list[str], should_stop) -> tuple[str, int]:
     """Run the crawl process; stop it on request or after CRAWL_TIMEOUT_SECONDS."""
-    env = os.environ | {"LEAKSENTRY_CRAWL_PARENT": str(os.getpid())}  # see spiders.crawl
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
+    env = crawl_environment() | {"LEAKSENTRY_CRAWL_PARENT": str(os.getpid())}  # see spiders.crawl
+    # umask 077: the log file it may create (after logrotate moved it) is private (0600)
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env, umask=0o077)
     waited = 0.0
     while True:
         try:

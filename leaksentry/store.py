@@ -8,6 +8,7 @@ the items whose ``matched_at`` is still NULL, so a killed run resumes where it s
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 import zlib
@@ -24,6 +25,22 @@ from leaksentry.records import Item
 BUSY_TIMEOUT_MS = 30_000
 
 
+def make_private(path: Path) -> None:
+    """The database file, created 0600 or made so (it holds codenames, evidence and password
+    hashes). SQLite gives its WAL and shared-memory files the database file's mode."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        for file in (path, *(path.with_name(f"{path.name}-{s}") for s in ("wal", "shm"))):
+            try:
+                if file.stat().st_mode & 0o077:
+                    file.chmod(0o600)
+            except OSError:
+                pass  # gone, or not this user's file: SQLite says what it can do with it
+    except OSError:
+        pass  # a full disk, a read-only folder: SQLite's own error says so
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -34,6 +51,7 @@ class Store:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_private(self.path)
         self.db = Database(self.path)
         try:
             self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
