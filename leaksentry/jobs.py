@@ -26,7 +26,7 @@ from leaksentry.exposures import AlertSettings, attach
 from leaksentry.mailer import Mailer, build_message
 from leaksentry.querycheck import distinctive_terms
 from leaksentry.store import Store
-from leaksentry.vault import Vault, vectors_context
+from leaksentry.vault import Vault, sealing, vectors_context
 
 log = logging.getLogger("leaksentry")
 MATCH_BATCH = 256
@@ -187,9 +187,10 @@ def prepare_briefs(store: Store, vault: Vault, matcher, briefs) -> list:
         vectors = open_vectors(vault, brief.id, model, sealed) if sealed else None
         ready = matcher.prepare_brief(brief, vectors)
         if vectors is None or vectors.shape != ready.vectors.shape:
-            store.put_sealed_brief_vectors(
-                brief.id, model, seal_vectors(vault, brief.id, model, ready.vectors)
-            )
+            with sealing(vault, store):  # refused if the key was rotated meanwhile
+                store.put_sealed_brief_vectors(
+                    brief.id, model, seal_vectors(vault, brief.id, model, ready.vectors)
+                )
         prepared.append(ready)
     return prepared
 

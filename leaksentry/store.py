@@ -7,6 +7,7 @@ the items whose ``matched_at`` is still NULL, so a killed run resumes where it s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -516,6 +517,22 @@ class Store:
     def atomic(self):
         """Several store calls in one transaction (nested: a savepoint)."""
         return self.db.atomic()
+
+    @contextlib.contextmanager
+    def immediate(self):
+        """A transaction that takes the write lock at once (BEGIN IMMEDIATE): what it reads
+        stays true until it commits, no other writer comes between (nested: a savepoint)."""
+        if self.db.conn.in_transaction:
+            with self.db.atomic():
+                yield
+            return
+        self.db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.conn.rollback()
+            raise
+        self.db.conn.commit()
 
     def operator_row(self, name: str) -> dict | None:
         rows = list(self.db.query("select * from operators where name = ?", [name]))
