@@ -14,7 +14,7 @@ from pathlib import Path
 from leaksentry.errors import BriefError
 from leaksentry.records import Brief, parse_iso_date
 from leaksentry.store import now
-from leaksentry.vault import Vault, brief_context
+from leaksentry.vault import Vault, brief_context, sealing
 
 BRIEF_KEYS = {"id", "codename", "summary", "details", "active_from", "active_until", "recipients"}
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -179,5 +179,6 @@ def add_brief_files(store, vault: Vault, paths: list[str | Path]) -> list[Brief]
         if brief.id in seen:
             raise BriefError(f"brief id {brief.id!r} appears in more than one file")
         seen.add(brief.id)
-    store.add_briefs([seal_brief(brief, vault) for brief in briefs])
+    with sealing(vault, store):  # refused if the key was rotated since the vault was opened
+        store.add_briefs([seal_brief(brief, vault) for brief in briefs])
     return briefs

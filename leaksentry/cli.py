@@ -300,13 +300,11 @@ def run(verbose, config_path):
 
     Example: leaksentry run --config /etc/leaksentry/leaksentry.toml
     """
-    from logging.handlers import WatchedFileHandler
-
     import scheduler
+    from leaksentry.logfile import private_log_handler
 
     config = load_config(config_path)
-    # WatchedFileHandler reopens the file when logrotate (or a person) moves it away
-    handlers = [WatchedFileHandler(config.log_file)] if config.log_file else None
+    handlers = [private_log_handler(config.log_file)] if config.log_file else None
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -19,6 +19,7 @@ from leaksentry import digest, jobs
 from leaksentry.briefs import add_brief_files
 from leaksentry.config import load_config
 from leaksentry.localservers import MailCatcher, StaticSite
+from leaksentry.logfile import private_log_handler
 from leaksentry.store import Store
 from leaksentry.vault import initialise, open_vault
 
@@ -60,7 +61,7 @@ def run_demo(data_dir: Path | None = None, echo=print) -> dict:
         config = load_config(write_demo_config(out, data_dir, site.url, mail.port))
         logging.basicConfig(
             level=logging.INFO,
-            filename=config.log_file,
+            handlers=[private_log_handler(config.log_file)],
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
             force=True,
         )

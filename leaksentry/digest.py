@@ -1,7 +1,8 @@
 """The daily digest: low-severity alerts, open alerts, undelivered mail and coverage health.
 
 "No alert" must never silently be "no data": every digest says which sources could not be
-read. Each recipient gets the alerts of the briefs they receive; default recipients get all.
+read. Each recipient gets the alerts, and the undelivered mail, of the briefs they receive
+and nothing of any other brief; default recipients get all.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from leaksentry.alerts import NOTIFIED_STATUSES, describe_details, recipients_fo
 from leaksentry.config import Config
 from leaksentry.coverage import source_health
 from leaksentry.exposures import AlertSettings
+from leaksentry.health import readable
 from leaksentry.mailer import Mailer, build_message
 from leaksentry.store import Store, now
 
@@ -52,9 +54,13 @@ def build(config: Config, store: Store) -> list[Digest]:
             audiences.setdefault(address, set()).add(brief["id"])
     digests = []
     for recipient, brief_ids in audiences.items():
+        every = brief_ids == set(briefs)
         mine = [a for a in waiting if a["brief_id"] in brief_ids]
         still_open = [a for a in open_alerts if a["brief_id"] in brief_ids]
-        digests.append(_render(recipient, mine, still_open, failed, blind, space, briefs))
+        # a failed mail names its brief (subject) and recipients (error): only about the
+        # reader's own briefs; a failed digest only to readers of every brief
+        undelivered = [m for m in failed if readable(m, None if every else brief_ids)]
+        digests.append(_render(recipient, mine, still_open, undelivered, blind, space, briefs))
     return digests
 
 

@@ -8,6 +8,7 @@ monitoring system (cron, Nagios, systemd) can page someone.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -29,27 +30,34 @@ class Health:
     def ok(self) -> bool:
         return not self.problems
 
-    def without(self, topic: str) -> Health:
-        """The same report with one topic left out (the triage page hides 'briefs' from
-        operators who may not know how many operations are planned)."""
-        return Health(
-            [line for line in self.lines if line[0] != topic],
-            [problem for problem in self.problems if problem[0] != topic],
-        )
-
 
 def check(
-    config: Config, store: Store, now: datetime | None = None, sources: list | None = None
+    config: Config,
+    store: Store,
+    now: datetime | None = None,
+    sources: list | None = None,
+    briefs: Collection[str] | None = None,
 ) -> Health:
-    """`sources`: the coverage report when the caller already has it (source_health)."""
+    """`sources`: the coverage report when the caller already has it (source_health).
+
+    `briefs`: the report for a reader who may see only these briefs (the triage page): mail
+    only about them (a mail's error names its recipients, its subject the codename; digests
+    cover several briefs), and no count of briefs. None: everything (the CLI, monitoring).
+    """
     now = now or datetime.now(UTC)
     health = Health()
     _disk(config, health)
     _sources(sources if sources is not None else source_health(config, store, now), health)
     _service(config, store, now, health)
-    _mail(store, health)
-    _briefs(store, health)
+    _mail(store, health, briefs)
+    if briefs is None:
+        _briefs(store, health)
     return health
+
+
+def readable(message: dict, briefs: Collection[str] | None) -> bool:
+    """May a reader of these briefs (None: every brief) see this outbox row?"""
+    return briefs is None or message.get("brief_id") in briefs
 
 
 def _disk(config: Config, health: Health) -> None:
@@ -96,8 +104,9 @@ def _service(config: Config, store: Store, now: datetime, health: Health) -> Non
         )
 
 
-def _mail(store: Store, health: Health) -> None:
-    queued, failed = store.message_rows("queued"), store.message_rows("failed")
+def _mail(store: Store, health: Health, briefs: Collection[str] | None) -> None:
+    queued = [m for m in store.message_rows("queued") if readable(m, briefs)]
+    failed = [m for m in store.message_rows("failed") if readable(m, briefs)]
     text = f"{len(queued)} queued, {len(failed)} failed"
     stuck = [row for row in queued if row.get("last_error")]
     if stuck:

@@ -26,7 +26,7 @@ from leaksentry.exposures import AlertSettings, attach
 from leaksentry.mailer import Mailer, build_message
 from leaksentry.querycheck import distinctive_terms
 from leaksentry.store import Store, now
-from leaksentry.vault import Vault, vectors_context
+from leaksentry.vault import Vault, sealing, vectors_context
 
 log = logging.getLogger("leaksentry")
 MATCH_BATCH = 256
@@ -107,13 +107,27 @@ def crawl(
     return report
 
 
+SECRET_VARIABLES = ("LEAKSENTRY_KEY", "LEAKSENTRY_SMTP_USER", "LEAKSENTRY_SMTP_PASSWORD")
+
+
+def crawl_environment() -> dict[str, str]:
+    """This process's environment without leaksentry's secrets: spiders never need the key,
+    the SMTP login or a chat channel's URL, so a crawl process cannot leak them."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if name not in SECRET_VARIABLES and not name.startswith("LEAKSENTRY_CHANNEL_")
+    }
+
+
 def _run_child(command: list[str], should_stop) -> tuple[str, int, str | None]:
     """Run the crawl process; stop it on request or after CRAWL_TIMEOUT_SECONDS.
 
     Returns its output, its exit status and, when it was stopped, why ("stopped" or "timed
     out"). A crawl stopped with SIGTERM still prints its results (what it stored)."""
-    env = os.environ | {"LEAKSENTRY_CRAWL_PARENT": str(os.getpid())}  # see spiders.crawl
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
+    env = crawl_environment() | {"LEAKSENTRY_CRAWL_PARENT": str(os.getpid())}  # see spiders.crawl
+    # umask 077: the log file it may create (after logrotate moved it) is private (0600)
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env, umask=0o077)
     waited = 0.0
     while True:
         try:
@@ -181,9 +195,10 @@ def prepare_briefs(store: Store, vault: Vault, matcher, briefs) -> list:
         vectors = open_vectors(vault, brief.id, model, sealed) if sealed else None
         ready = matcher.prepare_brief(brief, vectors)
         if vectors is None or vectors.shape != ready.vectors.shape:
-            store.put_sealed_brief_vectors(
-                brief.id, model, seal_vectors(vault, brief.id, model, ready.vectors)
-            )
+            with sealing(vault, store):  # refused if the key was rotated meanwhile
+                store.put_sealed_brief_vectors(
+                    brief.id, model, seal_vectors(vault, brief.id, model, ready.vectors)
+                )
         prepared.append(ready)
     return prepared
 

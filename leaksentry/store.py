@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import sqlite3
 import zlib
@@ -54,6 +55,22 @@ class ImmediateDatabase(Database):
                 raise
 
 
+def make_private(path: Path) -> None:
+    """The database file, created 0600 or made so (it holds codenames, evidence and password
+    hashes). SQLite gives its WAL and shared-memory files the database file's mode."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        for file in (path, *(path.with_name(f"{path.name}-{s}") for s in ("wal", "shm"))):
+            try:
+                if file.stat().st_mode & 0o077:
+                    file.chmod(0o600)
+            except OSError:
+                pass  # gone, or not this user's file: SQLite says what it can do with it
+    except OSError:
+        pass  # a full disk, a read-only folder: SQLite's own error says so
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -64,6 +81,7 @@ class Store:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_private(self.path)
         self.db = ImmediateDatabase(self.path)
         try:
             self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -572,6 +590,14 @@ class Store:
         """Several store calls in one transaction (nested: a savepoint)."""
         return self.db.atomic()
 
+    @contextlib.contextmanager
+    def immediate(self):
+        """A transaction that takes the write lock at once (BEGIN IMMEDIATE, as every
+        transaction of this store does): what it reads stays true until it commits, no other
+        writer comes between (nested: a savepoint)."""
+        with self.db.atomic():
+            yield
+
     def operator_row(self, name: str) -> dict | None:
         rows = list(self.db.query("select * from operators where name = ?", [name]))
         return rows[0] if rows else None
@@ -605,6 +631,12 @@ class Store:
     def set_operator_briefs(self, name: str, briefs: str) -> None:
         """Replace the operator's rights ("*" or a JSON list of brief ids)."""
         self.db.execute("update operators set briefs = ? where name = ?", [briefs, name])
+
+    def end_operator_sessions(self, name: str, session_nonce: str) -> None:
+        """A new session nonce: every session cookie issued before stops working."""
+        self.db.execute(
+            "update operators set session_nonce = ? where name = ?", [session_nonce, name]
+        )
 
     def record_operator_login(self, name: str, password_hash: str | None = None) -> None:
         """Note the login; store a re-hash when the KDF parameters were raised."""

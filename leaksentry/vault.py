@@ -13,6 +13,7 @@ import binascii
 import json
 import os
 import stat
+from contextlib import contextmanager
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -71,6 +72,30 @@ class Vault:
                 f"this key does not open the database {store.path}: it was sealed with another "
                 "key. Use the key file made by `leaksentry init` for it (or LEAKSENTRY_KEY)."
             ) from None
+
+    def assert_current(self, store) -> None:
+        """Refuse when the database's key is no longer this one: a `key rotate` committed
+        since this vault was opened, and a value sealed now would never open again."""
+        check = store.get_meta(KEY_CHECK_META)
+        try:
+            if check is not None:
+                self.open(base64.b64decode(check), KEY_CHECK_CONTEXT)
+        except VaultError:
+            raise VaultError(
+                "the key was rotated while this ran (`leaksentry key rotate`); nothing was "
+                "stored with the old key: run it again (the service's next step uses the new key)"
+            ) from None
+
+
+@contextmanager
+def sealing(vault: Vault, store):
+    """One write transaction for values sealed with `vault`, refused if the database's key is
+    no longer the vault's. The write lock is taken first, so a rotation cannot commit between
+    the check and the write; a rotation takes the same lock, so it waits for this one and
+    re-seals what it stored."""
+    with store.immediate():
+        vault.assert_current(store)
+        yield
 
 
 def new_key() -> bytes:
@@ -150,7 +175,9 @@ def rotate_key(config, store, env: dict | None = None) -> int:
     """Re-seal every sealed value with a new key, atomically; returns how many were re-sealed.
 
     Order: the new key is staged next to the old one (mode 0600), every value and the key
-    check are re-sealed in one transaction, then the staged key replaces the old key file.
+    check are read and re-sealed in one transaction that holds the write lock from its start
+    (a value stored beside it is either re-sealed or refused, see ``sealing``), then the
+    staged key replaces the old key file.
     A crash before the commit leaves the old key valid; a crash after it is completed by
     open_vault. Backups of the database made before the rotation need the old key.
     """
@@ -166,8 +193,8 @@ def rotate_key(config, store, env: dict | None = None) -> int:
     key = new_key()
     write_key_file(staged, key)
     new = Vault(key)
-    values = store.sealed_values()
-    with store.db.atomic():
+    with sealing(old, store):  # read and re-seal under the write lock: no value slips past
+        values = store.sealed_values()
         for table, row_key, blob in values:
             context = _context(table, row_key)
             store.replace_sealed(table, row_key, new.seal(old.open(blob, context), context))

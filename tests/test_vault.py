@@ -151,3 +151,40 @@ def test_brief_vectors_are_stored_sealed(tmp_path):
         p.read_bytes() for p in config.database.parent.glob("*.db-*")
     )
     assert raw[:16] not in database
+
+
+def test_key_rotation_beside_a_running_step_never_seals_with_the_old_key(tmp_path, embedder):
+    """A match step (the service's) and a `brief add` opened the vault, then `key rotate` ran
+    in another process, then they stored sealed values: those must not be sealed with the
+    old key (they would never open again). They are refused with one clear line, nothing is
+    stored, and the next step, opening the vault anew, stores them with the new key."""
+    from leaksentry import jobs
+    from leaksentry.briefs import add_brief_files
+    from leaksentry.vault import _context, rotate_key
+    from matcher import Matcher, MatcherSettings
+
+    from conftest import FIXTURES
+
+    config, store = seeded(tmp_path)
+    store.db.execute("delete from brief_vectors")  # the step below will embed the brief
+    matcher = Matcher(embedder, MatcherSettings.from_dict({}))
+    step_vault = open_vault(config, store, env={})  # the step starts with the old key
+    briefs = jobs.active_briefs(store, step_vault)
+
+    with Store(config.database) as rotating:  # `leaksentry key rotate`, another connection
+        rotate_key(config, rotating, env={})
+
+    with pytest.raises(VaultError, match="key was rotated") as refused:
+        jobs.prepare_briefs(store, step_vault, matcher, briefs)
+    assert "\n" not in str(refused.value)
+    with pytest.raises(VaultError, match="key was rotated"):  # `brief add` with the old vault
+        add_brief_files(store, step_vault, [FIXTURES / "briefs" / "others.jsonl"])
+    assert store.brief_row("T-LIB") is None
+
+    new_vault = open_vault(config, store, env={})
+    for table, key, blob in store.sealed_values():  # everything opens with the new key
+        new_vault.open(blob, _context(table, key))
+    jobs.prepare_briefs(store, new_vault, matcher, jobs.active_briefs(store, new_vault))
+    (vectors,) = [v for v in store.sealed_values() if v[0] == "brief_vectors"]
+    new_vault.open(vectors[2], _context(*vectors[:2]))
+    store.close()

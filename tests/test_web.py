@@ -291,10 +291,93 @@ def test_new_password_ends_earlier_sessions_and_logout_ends_this_one(client, wor
     assert client.get("/alerts").status_code == 302
 
 
+def test_a_cookie_saved_before_logout_no_longer_works_after_it(client, world):
+    """Logout ends the session on the server: a copy of the cookie (a shared machine, a
+    stolen backup of the browser profile) can neither read a page nor record a verdict."""
+    login(client)
+    page = client.get("/alerts/1").get_data(as_text=True)
+    saved = client.get_cookie("leaksentry_session").value
+    logout(client)
+    replay = client.application.test_client()
+    replay.set_cookie("leaksentry_session", saved)
+    assert replay.get("/alerts/1").status_code == 302  # to the login page
+    refused = replay.post(
+        "/alerts/1/verdict",
+        data={"csrf_token": csrf_token(page), "verdict": "dismiss", "note": "after logout"},
+    )
+    assert refused.status_code == 401
+    with world.store() as store:
+        assert store.alert_row(1)["status"] == "open"
+        assert [r["action"] for r in store.audit_rows()][:2] == ["logout", "login"]
+    login(client)  # logging in again works
+    assert client.get("/alerts/1").status_code == 200
+
+
 def test_repeated_wrong_passwords_lock_the_name_for_a_while(client):
     for _ in range(10):
         assert login(client, password="wrong wrong wrong").status_code == 401
     assert login(client).status_code == 429
+
+
+def login_from(client, address: str, name="ana", password=PASSWORD):
+    """A login posted from a given client address."""
+    token = csrf_token(client.get("/login").get_data(as_text=True))
+    form = {"csrf_token": token, "name": name, "password": password}
+    return client.post("/login", data=form, environ_base={"REMOTE_ADDR": address})
+
+
+def test_wrong_passwords_from_one_address_do_not_lock_the_real_user_out_elsewhere(client):
+    """Anyone may type a name: ten wrong passwords from one address throttle that address for
+    that name, not the operator logging in from its own machine."""
+    for _ in range(10):
+        assert login_from(client, "203.0.113.9", password="wrong wrong wrong").status_code == 401
+    assert login_from(client, "203.0.113.9").status_code == 429  # the guesser waits
+    real = client.application.test_client()
+    assert login_from(real, "198.51.100.7").status_code == 302  # the real user does not
+    assert real.get("/alerts").status_code == 200
+
+
+def test_parallel_guesses_never_pass_the_limit(world):
+    """Sixty guesses at once: at most ten are checked; the limit is taken atomically."""
+    import threading
+
+    app = create_app(world.config)
+    clients = [app.test_client() for _ in range(60)]
+    tokens = [csrf_token(c.get("/login").get_data(as_text=True)) for c in clients]
+    start, codes = threading.Barrier(len(clients)), []
+
+    def guess(c, token):
+        start.wait()
+        form = {"csrf_token": token, "name": "ana", "password": "wrong wrong wrong"}
+        codes.append(c.post("/login", data=form).status_code)
+
+    threads = [
+        threading.Thread(target=guess, args=pair) for pair in zip(clients, tokens, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(set(codes)) == [401, 429]
+    assert codes.count(401) == 10, f"{codes.count(401)} of 60 parallel guesses were checked"
+
+
+def test_typed_names_cannot_grow_the_throttle_without_bound(world, monkeypatch):
+    """Every name typed (up to 60 KB each) used to stay in memory: names are cut, the table is
+    bounded, and the oldest entries go first."""
+    from leaksentry.web import throttle
+
+    monkeypatch.setattr(throttle, "MAX_ENTRIES", 20, raising=False)
+    app = create_app(world.config)
+    client = app.test_client()
+    for n in range(40):
+        name = f"{n:02d}" + "n" * 60_000
+        address = f"192.0.2.{n}"
+        assert login_from(client, address, name=name, password="guess").status_code == 401
+    table = app.extensions["leaksentry"].throttle
+    assert len(table) <= 20
+    assert max(len(repr(key)) for key in table.entries()) < 200
+    assert login_from(client, "192.0.2.200").status_code == 302
 
 
 def test_operator_commands(world):

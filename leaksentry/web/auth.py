@@ -1,7 +1,8 @@
 """Login, logout, and the rule that every page but the login page needs a session.
 
 The session is Flask's signed cookie (HttpOnly, SameSite=Lax) holding the operator's name
-and the nonce of its current password: setting a new password ends every earlier session.
+and the operator's session nonce: setting a new password or logging out replaces the nonce,
+which ends every earlier session of that operator on the server (a saved cookie is void).
 A signed mail link is checked here, before login, so the operator lands on its alert after.
 Logins (made, refused, throttled) and logouts are written to the audit log; a refused login
 records the name as typed (cut to 64 characters), never the password.
@@ -97,20 +98,19 @@ def login():
         return render_template("login.html", next=target, name="")
     name = request.form.get("name", "").strip()
     password = request.form.get("password", "")
-    throttle = context().throttle
+    throttle, address = context().throttle, request.remote_addr or "-"
     store = get_store()
-    if throttle.blocked(name):
+    if not throttle.attempt(name, address):
         _audit_failed_login(store, "login throttled", name)
         flash("Too many failed logins. Wait a few minutes and try again.")
         return render_template("login.html", next=target, name=name), 429
     row = store.operator_row(name) if name else None
     ok, new_hash = passwords.verify(row["password_hash"] if row else None, password)
     if not ok:
-        throttle.fail(name)
         _audit_failed_login(store, "login refused", name)
         flash("Wrong name or password.")
         return render_template("login.html", next=target, name=name), 401
-    throttle.clear(name)
+    throttle.succeeded(name, address)
     with store.atomic():
         store.record_operator_login(name, new_hash)
         store.record_audit("login", name)
@@ -138,7 +138,12 @@ def _audit_failed_login(store, action: str, name: str) -> None:
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    get_store().record_audit("logout", g.operator)
+    """Ends the session on the server, not only in this browser: the operator's session
+    nonce is replaced, so a saved copy of the cookie (or another browser) is logged out too."""
+    store = get_store()
+    with store.atomic():
+        store.end_operator_sessions(g.operator, passwords.new_session_nonce())
+        store.record_audit("logout", g.operator)
     session.clear()
     flash("Logged out.")
     return redirect(url_for("auth.login"))

@@ -146,15 +146,20 @@ def briefs():
 
 @bp.route("/coverage")
 def coverage():
-    """Sources, and above them what `leaksentry health` says (the brief count only to
-    operators with every brief: it tells how many operations are planned)."""
+    """Sources, and above them what `leaksentry health` says: the brief count and mail
+    about every brief only to operators with every brief (the count tells how many
+    operations are planned; a mail's subject and error name its brief and recipients)."""
     from leaksentry import health as checks
     from leaksentry.coverage import source_health
 
+    rights = allowed_briefs(g.operator)
     report = source_health(context().config, get_store())
-    status = checks.check(context().config, get_store(), sources=report)
-    if not allowed_briefs(g.operator).every:
-        status = status.without("briefs")
+    status = checks.check(
+        context().config,
+        get_store(),
+        sources=report,
+        briefs=None if rights.every else rights.brief_ids,
+    )
     return render_template("coverage.html", sources=report, health=status)
 
 
