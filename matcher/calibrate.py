@@ -22,22 +22,29 @@ unrelated items reach the floor more often than the budget allows. Below `min_ba
 items of a kind, built-in topic tails are used (measured on a real unrelated stream of news
 articles and posts with all-MiniLM-L6-v2; see docs/MATCHER.md).
 
-The fit is robust to a few genuine leaks in the background (they sit among the k highest
-values and raise the modelled tail a little, which is the cautious direction).
+Leaks in the background cannot hide themselves: the topic tail is fitted on every item (a
+few leaks among the k highest values only make it heavier, the cautious direction), and the
+evidence tail only on the items below the floor, so a leak copied twenty times across the
+stream does not raise its own brief's threshold.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from matcher.rarity import term_info as language_info
 
 MIN_TAIL = 10  # the tail is fitted on at least this many of the highest background values
 TAIL_SHARE = 0.01  # ...or this share of the sample, whichever is more
 MIN_EXCESS = 0.05  # mean excess floor (evidence units): a flat tail is not a vertical one
 DEFAULT_ITEMS_PER_WEEK = 70_000.0  # 10,000 items a day, when a stream's volume is unknown
 KINDS = ("news", "social")
+MIN_STREAM_ITEMS = 30  # below this a sample says nothing about which words are common
+STREAM_SLACK = 1.0  # a term must be ten times commoner in the stream than this to lose worth
 
 
 @dataclass
@@ -95,10 +102,27 @@ class Background:
     tails: dict[str, BriefTail] = field(default_factory=dict)  # evidence, by brief id
     items: int = 0  # background items measured
     items_per_week: float = DEFAULT_ITEMS_PER_WEEK  # the stream's volume
+    document_frequency: Counter = field(default_factory=Counter)  # items naming each term
 
     @property
     def calibrated(self) -> bool:
         return bool(self.topic)
+
+    def count_terms(self, term_sets) -> None:
+        for terms in term_sets:
+            self.document_frequency.update(terms)
+
+    def term_info(self, term: str) -> float:
+        """What a shared name or number is worth in this stream: its rarity in the language,
+        unless the stream names it far more often (a local paper names its own town in most
+        articles: there "Wenlow" is no specific fact). A name the sample has seen in a couple
+        of items keeps its full worth, so a leak copied across the stream does not devalue
+        its own names."""
+        worth = language_info(term)
+        df = self.document_frequency.get(term, 0)
+        if self.items < MIN_STREAM_ITEMS or df < 3:
+            return worth
+        return min(worth, math.log10((self.items + 1) / (df + 1)) + STREAM_SLACK)
 
     def topic_info(self, brief_id: str, kind: str, cosine: float) -> float:
         """log10 of "one unrelated item in how many" comes this close to the brief."""

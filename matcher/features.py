@@ -24,6 +24,7 @@ Arrays are shaped (items, briefs); per-detail arrays (items, briefs, details).
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from datetime import date
 
@@ -37,16 +38,32 @@ SHARED_FACTOR = 0.5  # a term another watched brief also names
 DETAIL_INFO = 2.0  # a detail is revealed from this much of its names and numbers...
 DETAIL_SIM = 0.55  # ...or from a passage this close to it
 CLOCK_TOLERANCE = 90  # minutes: "around 5am" still meets a 04:30 start
-NAMES = ("topic", "facts", "details", "day", "week", "month", "other_day", "behind")
+NAMES = ("topic", "facts", "details", "day", "week", "month", "other_day", "past", "behind")
+_NUMBER_WORD = r"(?:\d+|a|one|two|three|four|five|six|seven|eight|nine|ten|several|many|few)"
+# An item that looks back ("two years after", "a year on", "last spring", "was jailed") and
+# names nothing still to come reports the past; a leak speaks of what is coming.
+_PAST = re.compile(
+    rf"\b(?:{_NUMBER_WORD}\s+(?:years?|months?|decades?)\s+(?:ago|after|on|since|later)"
+    r"|(?:last|previous)\s+(?:year|month|spring|summer|autumn|winter|season)"
+    r"|looking\s+back|anniversary|were\s+jailed|was\s+jailed|were\s+convicted"
+    r"|was\s+convicted|court\s+heard|jury\s+heard|were\s+sentenced|was\s+sentenced)\b",
+    re.IGNORECASE,
+)
+_COMING = re.compile(
+    r"\b(?:will|shall|going\s+to|set\s+to|due\s+to|plans?\s+to|planning|expected\s+to"
+    r"|about\s+to|upcoming|next|tomorrow|tonight|soon|coming|is\s+to|are\s+to)\b",
+    re.IGNORECASE,
+)
 MAX_SHIFT = 1.0  # a term's rarity moves at most this much with the item's length
 DAY_TOLERANCE = 1  # days: "the night before" or "the morning after" is still the same plan
 
 
 class FactIndex:
     """For every name or number of the watched briefs: which brief and which detail group
-    names it, and what it is worth there. An item's terms are walked once, not each brief's."""
+    names it, and what it is worth there. An item's terms are walked once, not each brief's.
+    `info` gives a term's worth (default: its rarity in the language at large)."""
 
-    def __init__(self, briefs):
+    def __init__(self, briefs, info=term_info):
         owners: dict[str, set[int]] = defaultdict(set)
         for k, brief in enumerate(briefs):
             for group in brief.specific:
@@ -58,7 +75,7 @@ class FactIndex:
             seen: set[str] = set()
             for j, group in enumerate(brief.specific):
                 for term in sorted(group - seen):  # a term counts for its first detail only
-                    weight = term_info(term) * (SHARED_FACTOR if len(owners[term]) > 1 else 1.0)
+                    weight = info(term) * (SHARED_FACTOR if len(owners[term]) > 1 else 1.0)
                     self.postings[term].append((k, j, weight))
                 seen |= group
 
@@ -74,8 +91,9 @@ class FactIndex:
         return mass
 
 
-def measure(briefs, items) -> dict[str, np.ndarray]:
-    """Every measurement of every (item, brief) pair; see the module docstring."""
+def measure(briefs, items, info=term_info) -> dict[str, np.ndarray]:
+    """Every measurement of every (item, brief) pair; see the module docstring. `info`: what
+    a shared name or number is worth (the background model's `term_info`)."""
     n_items, n_briefs = len(items), len(briefs)
     most = max((len(b.specific) for b in briefs), default=1)
     out = {name: np.zeros((n_items, n_briefs), dtype=np.float32) for name in NAMES}
@@ -93,9 +111,11 @@ def measure(briefs, items) -> dict[str, np.ndarray]:
         out["topic"][:, k] = mine.max(axis=1)
         details = mine[:, brief.n_summary :]
         out["detail_sim"][:, k, : details.shape[1]] = details
-    index = FactIndex(briefs)
+    index = FactIndex(briefs, info)
     brief_times = [_minutes(b.terms) for b in briefs]
     for i, item in enumerate(items):
+        if looks_back(item):
+            out["past"][i, :] = 1.0
         length = sum(len(p.split()) for p in item.passages)
         for (k, j), mass in index.shared(item.terms, length).items():
             cap = MAX_REST_INFO if j == index.groups[k] - 1 else MAX_DETAIL_INFO
@@ -125,6 +145,20 @@ def measure(briefs, items) -> dict[str, np.ndarray]:
         best_other = np.where(out["topic"] >= first, second, first)
         out["behind"] = np.minimum(0.0, out["topic"] - best_other)
     return out
+
+
+def looks_back(item) -> bool:
+    """Does a dated item speak only of the past (see _PAST), naming nothing still to come:
+    no coming day, week or month, no "will", "next", "set to"? Without a publication time
+    nothing is said: missing data must not silence an alert."""
+    published = item.item.published_at()
+    if published is None:
+        return False
+    text = " ".join(item.passages)
+    if not _PAST.search(text) or _COMING.search(text):
+        return False
+    today = published.date().isoformat()
+    return not any(t.startswith("date:") and t[5:] > today for t in item.terms)
 
 
 def _ahead(shared_days: set[str], today: str) -> bool:

@@ -48,7 +48,7 @@ from matcher.text import passages, sentences, specific_terms, terms
 FACT_WEIGHT = 0.5  # names and topic go together in related items: a fact counts half
 TIMING_INFO = {"day": 2.5, "week": 2.5, "month": 1.25}  # one timing fact, the most specific
 BEHIND_UNIT = 0.1  # each 0.1 of cosine behind another watched brief costs one unit
-OTHER_DAY_INFO = 2.0  # the item names only other coming days: another occasion
+OTHER_DAY_INFO = 2.0  # only other coming days (another occasion), or only the past (a report)
 
 
 @dataclass
@@ -65,6 +65,7 @@ class MatcherSettings:
     candidate_floor: float = 0.05  # pairs scoring below this are not reported (all_scores)
     first_stage: int = 0  # >0: embed a passage only if it shares this many terms with a brief
     min_background: int = 300  # fewer background items of a kind: built-in topic tails
+    small_stream_margin: float = 3.0  # ...and a stream that small must show this much more
     background_days: float = 7.0  # the service calibrates on the items stored in these days...
     background_items: int = 5000  # ...at most this many of the most recent
     recalibrate_hours: float = 24.0  # ...again at most this often (a fixed, refreshed sample)
@@ -225,10 +226,11 @@ class Matcher:
             model.items_per_week = volume_per_week
         else:
             model.items_per_week = items_per_week([p.item.published_at() for p in background])
+        model.count_terms(item.terms for item in background)
         if not briefs or not background:
             self.background = model
             return {}
-        measured = measure(briefs, background)
+        measured = measure(briefs, background, model.term_info)
         kinds = np.array([kind_of(p.item.kind) for p in background])
         for kind in set(kinds):
             inside = kinds == kind
@@ -237,21 +239,33 @@ class Matcher:
             for k, brief in enumerate(briefs):
                 model.topic[(brief.brief.id, kind)] = fit_tail(measured["topic"][inside, k])
         self.background = model
-        evidence = self._evidence(briefs, background, measured)
         raised = {}
+        if len(background) < s.min_background:
+            return raised  # too few items to say how often the floor is reached
+        evidence = self._evidence(briefs, background, measured)
         for k, brief in enumerate(briefs):
-            model.tails[brief.brief.id] = fit_tail(evidence[:, k])
+            # Fitted below the floor only: items above it may be the very leaks we look for
+            # (a story copied twenty times must not raise its own brief's threshold).
+            below = evidence[:, k][evidence[:, k] < s.min_evidence]
+            if len(below) < s.min_background:
+                continue
+            model.tails[brief.brief.id] = fit_tail(below)
             needed = self.threshold(brief.brief.id, with_feedback=False)
-            if needed > s.min_evidence:
+            if needed > s.min_evidence:  # reported: raised above the floor
                 raised[brief.brief.id] = round(needed, 3)
         return raised
 
     def threshold(self, brief_id: str, with_feedback: bool = True) -> float:
         """The evidence a pair needs to alert for this brief: the floor, or what the stream's
-        volume and the budget ask for (model and background tail), whichever is more."""
+        volume and the budget ask for (model and background tail), whichever is more. A
+        stream measured but too small to tell (under `min_background` items) is treated
+        cautiously: until its own common names are known, the floor is `small_stream_margin`
+        higher (a matcher never calibrated, in tests or library use, keeps the floor)."""
         s, model = self.settings, self.background
         budget = max(s.false_alerts_per_brief_per_week, 1e-9)
-        needed = max(s.min_evidence, math.log10(max(model.items_per_week, 1.0) / budget))
+        small = 0 < model.items < s.min_background
+        floor = s.min_evidence + (s.small_stream_margin if small else 0.0)
+        needed = max(floor, math.log10(max(model.items_per_week, 1.0) / budget))
         observed = model.budget_evidence(brief_id, budget)
         if observed is not None:
             needed = max(needed, observed)
@@ -265,7 +279,7 @@ class Matcher:
         """Matches worth recording: alerts, plus (all_scores) every pair above the floor."""
         if not briefs or not items:
             return []
-        measured = measure(briefs, items)
+        measured = measure(briefs, items, self.background.term_info)
         evidence = self._evidence(briefs, items, measured)
         s = self.settings
         thresholds = [self.threshold(b.brief.id) for b in briefs]
@@ -283,7 +297,7 @@ class Matcher:
 
     def evidence(self, briefs: list[PreparedBrief], items: list[PreparedItem]) -> np.ndarray:
         """The evidence of every (item, brief) pair, shaped (items, briefs); log10 units."""
-        return self._evidence(briefs, items, measure(briefs, items))
+        return self._evidence(briefs, items, measure(briefs, items, self.background.term_info))
 
     def _evidence(self, briefs, items, measured) -> np.ndarray:
         """Topic + facts + timing (+ attribution, which only lowers), in log10 units."""
@@ -296,8 +310,10 @@ class Matcher:
                 )
         timing = np.maximum.reduce([TIMING_INFO[n] * measured[n] for n in TIMING_INFO])
         timing = timing * (measured["facts"] >= DETAIL_INFO)  # never a shared day alone
+        timing = timing * (measured["past"] == 0)  # a month named by a look back is no plan
         behind = measured["behind"] / BEHIND_UNIT
-        elsewhen = OTHER_DAY_INFO * measured["other_day"] * (timing == 0)
+        elsewhen = OTHER_DAY_INFO * np.maximum(measured["other_day"], measured["past"])
+        elsewhen = elsewhen * (timing == 0)
         return topic + FACT_WEIGHT * measured["facts"] + timing + behind - elsewhen
 
     # -- explaining ------------------------------------------------------------------------

@@ -60,9 +60,17 @@ def test_embeddings_are_cached_by_content(embedder):
     np.testing.assert_allclose(again[1], first[0])
 
 
+PLUMBING = "[matcher]\nsmall_stream_margin = 0  # a 5-item stream: no extra caution here\n"
+
+
 def test_backtest_command_writes_alert_lines(tmp_path):
     out = tmp_path / "alerts.jsonl"
-    cli_run("backtest", "--briefs", str(BRIEFS), "--items", str(ITEMS), "--out", str(out))
+    config = tmp_path / "plumbing.toml"
+    config.write_text(PLUMBING, encoding="utf-8")
+    cli_run(
+        "backtest", "--briefs", str(BRIEFS), "--items", str(ITEMS), "--out", str(out),
+        "--config", str(config),
+    )  # fmt: skip
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert lines, "the fixture's exposing items must alert"
     for line in lines:
@@ -113,7 +121,7 @@ def test_operator_feedback_moves_a_briefs_threshold(embedder, tmp_path):
         )
         offsets = feedback_offsets(store)
     assert offsets == {"T-DOCK": 0.75, "T-LIB": -0.1}  # evidence units (log10)
-    matcher.brief_offsets = {"T-OPEN": 2.0}
+    matcher.brief_offsets = {"T-OPEN": 4.0}
     after = {(m.brief_id, m.item_id) for m in matcher.score(briefs, items) if m.alert}
     assert ("T-OPEN", "B4") not in after  # a borderline match of a much-dismissed brief
     assert ("T-DOCK", "B1") in after  # other briefs keep their threshold
@@ -128,6 +136,7 @@ def test_adding_a_brief_reports_a_leak_already_in_the_backlog(tmp_path, embedder
     from conftest import write_config
 
     config = write_config(tmp_path)
+    config.write_text(config.read_text() + PLUMBING, encoding="utf-8")
     runner = CliRunner()
     assert runner.invoke(cli, ["init", "--config", str(config)]).exit_code == 0
     with Store(tmp_path / "ls.db") as store:

@@ -1,7 +1,8 @@
 """Quality gates for the matcher, on calibrated paths, with figures pinned in the repository.
 
 1. tests/fixtures/matcher/: 4 invented briefs and 40 invented items (leaks at three
-   difficulties, hard negatives, chatter); floors.json pins what the matcher reaches there.
+   difficulties, hard negatives, chatter), calibrated on the background sample below;
+   floors.json pins what the matcher reaches there.
 2. The realistic stream in small: the fictional leak-dev set of ../shared/eval (CC0) beside a
    fixed sample of its real unrelated background stream, calibrated on that sample as the
    service calibrates on its own stream. Pinned: recall, false alerts on labelled items and
@@ -71,9 +72,18 @@ def figures(alerts_path, folder=FOLDER, items_file="items.jsonl") -> dict:
 
 
 @pytest.mark.slow
-def test_matcher_meets_the_pinned_floors(tmp_path):
+def test_matcher_meets_the_pinned_floors(tmp_path, realistic):
+    """The invented fixture, calibrated on the background sample (a calibrated path)."""
     out = tmp_path / "alerts.jsonl"
-    run_backtest(FOLDER / "briefs.jsonl", [FOLDER / "items.jsonl"], out, MODEL, progress=False)
+    run_backtest(
+        FOLDER / "briefs.jsonl",
+        [FOLDER / "items.jsonl"],
+        out,
+        MODEL,
+        progress=False,
+        background_paths=[realistic[2]],
+        cache=realistic[3],
+    )
     got = figures(out)
     floors = json.loads(FLOORS.read_text())
     failures = [
@@ -114,12 +124,12 @@ def realistic(tmp_path_factory):
             cache=cache,
         )
         runs[name] = out
-    return runs, {row["id"] for row in sample}
+    return runs, {row["id"] for row in sample}, background, cache
 
 
 @pytest.mark.slow
 def test_a_realistic_stream_stays_quiet_on_unrelated_items_and_finds_the_leaks(realistic):
-    runs, background_ids = realistic
+    runs, background_ids, *_ = realistic
     got = figures(runs["mixed"], EVAL / "leak-dev")
     on_background = [a for a in read_jsonl(runs["mixed"]) if a["item_id"] in background_ids]
     assert got["alerts_after_window"] == 0
@@ -130,7 +140,7 @@ def test_a_realistic_stream_stays_quiet_on_unrelated_items_and_finds_the_leaks(r
 
 @pytest.mark.slow
 def test_adding_unrelated_items_changes_no_alert_on_the_labelled_items(realistic):
-    runs, background_ids = realistic
+    runs, background_ids, *_ = realistic
     alone = {(a["brief_id"], a["item_id"]) for a in read_jsonl(runs["alone"])}
     mixed = {
         (a["brief_id"], a["item_id"])
