@@ -471,6 +471,39 @@ def export_items(out, config_path):
 
 
 @cli.group(cls=Group)
+def config():
+    """Check the configuration file."""
+
+
+@config.command("check")
+@config_option
+def config_check(config_path):
+    """Validate the whole configuration (every table, key and value, and the sources file)
+    without loading the model or fetching anything; report every problem in one run.
+
+    Each problem is one line: the file, the key, what is wrong and what to do. Exit status 0
+    when the configuration loads, 1 when it has problems. Every other command refuses a
+    configuration with problems the same way, before it loads the model.
+
+    Example: leaksentry config check --config /etc/leaksentry/leaksentry.toml
+    """
+    from leaksentry.config import config_problems
+
+    problems = config_problems(config_path)
+    if problems:
+        for problem in problems:
+            click.echo(f"problem: {problem}")
+        click.echo(f"configuration: {len(problems)} problem(s); fix them and check again")
+        sys.exit(1)
+    config = load_config(config_path)
+    enabled = sum(s.enabled for s in config.sources)
+    click.echo(
+        f"configuration OK: {config.path or 'defaults'}; {len(config.sources)} source(s), "
+        f"{enabled} enabled"
+    )
+
+
+@cli.group(cls=Group)
 def sources():
     """Check the configured sources."""
 
