@@ -34,6 +34,11 @@ class Group(click.Group):
         except (OSError, sqlite3.OperationalError) as exc:
             from leaksentry.diskspace import is_disk_full
 
+            if isinstance(exc, OSError) and exc.filename and not is_disk_full(exc):
+                # a file the user named or configured: one line, never a traceback
+                raise click.ClickException(
+                    f"{exc.filename}: {exc.strerror or exc}; check the path and its permissions"
+                ) from None
             if not is_disk_full(exc):
                 raise
             raise click.ClickException(
@@ -215,9 +220,16 @@ def brief_retire(brief_id, config_path):
 # -- the cycle ----------------------------------------------------------------------------------
 @cli.command()
 @click.option("--source", "names", multiple=True, help="Only this source (repeatable).")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Show Scrapy's own log, with tracebacks (debugging)."
+)
 @config_option
-def crawl(names, config_path):
+def crawl(names, verbose, config_path):
     """Run every enabled source once (or only the named ones) and store what is new.
+
+    One line per source: what it stored, or its error. Exit status 0 when every source was
+    read, 3 when at least one failed (what the others stored is kept; like `sources status`),
+    1 when nothing could be crawled (configuration, disk).
 
     Example: leaksentry crawl --source city-news
     """
@@ -229,10 +241,15 @@ def crawl(names, config_path):
         raise click.ClickException("no sources configured: add [[source]] tables to the config")
     click.echo(f"crawling {len(sources)} source(s)...", err=True)
     with open_store(config) as store:
-        report = jobs.crawl(config, sources, store)
+        report = jobs.crawl(config, sources, store, terse=not verbose)
     _print_crawl(report)
-    if report.errors and report.counts["stored"] == 0:
+    results = report.counts.get("results")
+    if results is None and report.errors:  # no per-source report: the crawl itself failed
         sys.exit(1)
+    failed = sum(not result["ok"] for result in (results or {}).values())
+    if failed:
+        click.echo(f"crawl: {failed} of {len(results)} source(s) failed", err=True)
+        sys.exit(3)
 
 
 @cli.command()
@@ -282,7 +299,7 @@ def cycle(config_path):
     store, vault = open_store_and_vault(config)
     with store:
         sources = [s for s in config.sources if s.enabled]
-        _print_crawl(jobs.crawl(config, sources, store))
+        _print_crawl(jobs.crawl(config, sources, store, terse=True))
         click.echo(f"match: {_match(config, store, vault)}")
         click.echo(f"notify: {jobs.notify_alerts(config, store)} message(s) queued")
         sent = jobs.send_queued(config, store)
@@ -462,6 +479,12 @@ def export_items(out, config_path):
     Example: leaksentry export items --out items.jsonl
     """
     config = load_config(config_path)
+    folder = Path(out).parent
+    if not folder.is_dir():
+        raise click.ClickException(
+            f"cannot write {out}: the folder {folder} does not exist; create it first "
+            f"(mkdir -p {folder}) or choose another --out"
+        )
     count = 0
     with open_store(config) as store, Path(out).open("w", encoding="utf-8") as handle:
         for item in store.items():
