@@ -160,7 +160,7 @@ def brief_add(files, retro, config_path):
 
     Example: leaksentry brief add briefs/harbour.toml more.jsonl
     """
-    from leaksentry.briefs import add_brief_files
+    from leaksentry.briefs import add_brief_files, window_ended
 
     config = load_config(config_path)
     store, vault = open_store_and_vault(config)
@@ -168,6 +168,14 @@ def brief_add(files, retro, config_path):
         briefs = add_brief_files(store, vault, list(files))
         for added in briefs:
             click.echo(f"sealed {added.id} {added.codename}")
+            if window_ended(added.active_until):
+                click.echo(
+                    f"warning: {added.id} {added.codename}: its window ended on "
+                    f"{added.active_until}; it is listed as ended: only items published "
+                    "inside the window alert (the retro-check of the stored backlog); "
+                    f"`leaksentry brief retire {added.id}` when done",
+                    err=True,
+                )
         if retro and store.count("items"):
             from leaksentry import jobs
 
@@ -189,8 +197,13 @@ def brief_add(files, retro, config_path):
 def brief_list(show_all, config_path):
     """List briefs: id, codename, window and status (never the sealed text).
 
+    Status: active; ended (not retired, but its window is wholly past: only items published
+    inside it can still alert); retired (with --all).
+
     Example: leaksentry brief list --all
     """
+    from leaksentry.briefs import status_of
+
     config = load_config(config_path)
     with open_store(config) as store:
         rows = store.brief_rows(None if show_all else "active")
@@ -198,7 +211,7 @@ def brief_list(show_all, config_path):
         click.echo("no briefs")
     for row in rows:
         window = f"{row['active_from'] or 'open'} .. {row['active_until'] or 'open'}"
-        click.echo(f"{row['id']:<16} {row['codename']:<20} {window:<24} {row['status']}")
+        click.echo(f"{row['id']:<16} {row['codename']:<20} {window:<24} {status_of(row)}")
 
 
 @brief.command("retire")

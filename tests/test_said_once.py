@@ -5,6 +5,7 @@ Fixtures are fictional.
 
 from __future__ import annotations
 
+import json
 import sys
 
 import pytest
@@ -111,3 +112,112 @@ def test_config_check_says_ok_for_a_good_configuration(tmp_path):
     result = CliRunner().invoke(cli, ["config", "check", "--config", str(path)])
     assert result.exit_code == 0, result.output
     assert "configuration OK" in result.output
+
+
+# -- 21: no tracebacks --------------------------------------------------------------------------
+def test_export_items_into_a_missing_folder_is_one_line_not_a_traceback(tmp_path):
+    config = tmp_path / "leaksentry.toml"
+    config.write_text('database = "ls.db"\nkey_file = "ls.key"\n', encoding="utf-8")
+    cli_run("init", "--config", str(config))
+    done = cli_run(
+        "export", "items", "--out", "missing/dir/x.jsonl", "--config", str(config), check=False
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "missing/dir" in done.stderr and "folder" in done.stderr
+
+
+def test_crawl_with_a_refused_port_and_an_unknown_host_is_one_line_each_and_exit_3(tmp_path):
+    config = tmp_path / "leaksentry.toml"
+    config.write_text(
+        'database = "ls.db"\nkey_file = "ls.key"\n'
+        '[[source]]\nname = "refused"\nkind = "feed"\nurl = "http://127.0.0.1:9/feed.rss"\n'
+        '[[source]]\nname = "nohost"\nkind = "feed"\nurl = "http://no-such-host.invalid/f.rss"\n',
+        encoding="utf-8",
+    )
+    done = cli_run("crawl", "--config", str(config), check=False)
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 3, done.stdout + done.stderr
+    failed = [line for line in done.stdout.splitlines() if "ERROR" in line]
+    assert len(failed) == 2 and any("refused" in line for line in failed), done.stdout
+    assert len(done.stderr.strip().splitlines()) <= 3, done.stderr
+    assert "2 of 2 source(s) failed" in done.stdout + done.stderr
+
+
+# -- 22: briefs ---------------------------------------------------------------------------------
+def brief_line(**fields) -> str:
+    brief = {
+        "id": "T-GULL",
+        "codename": "GREY GULL",
+        "summary": "Fictional: the Saltmere ferry office moves to the east quay in spring.",
+        "details": ["ferry office moves to the east quay", "move happens in spring"],
+    }
+    return json.dumps(brief | fields)
+
+
+@pytest.fixture
+def brief_home(tmp_path):
+    config = tmp_path / "leaksentry.toml"
+    config.write_text('database = "ls.db"\nkey_file = "ls.key"\n', encoding="utf-8")
+    assert CliRunner().invoke(cli, ["init", "--config", str(config)]).exit_code == 0
+    return config
+
+
+def add(config, *lines, name="briefs.jsonl"):
+    path = config.parent / name
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return CliRunner().invoke(
+        cli, ["brief", "add", "--no-retro", str(path), "--config", str(config)]
+    )
+
+
+@pytest.mark.parametrize("details", [None, []])
+def test_a_brief_without_details_is_refused_naming_file_line_and_brief(brief_home, details):
+    line = brief_line(id="T-OWL", codename="SNOW OWL", details=details)
+    if details is None:
+        line = json.dumps({k: v for k, v in json.loads(line).items() if k != "details"})
+    result = add(brief_home, brief_line(), line)
+    assert result.exit_code == 1, result.output
+    assert "briefs.jsonl line 2" in result.output and "T-OWL" in result.output
+    assert "details" in result.output and "at least one" in result.output
+    listing = CliRunner().invoke(cli, ["brief", "list", "--all", "--config", str(brief_home)])
+    assert "no briefs" in listing.output  # nothing stored: all are validated first
+
+
+def test_two_active_briefs_with_the_same_codename_are_refused(brief_home):
+    assert add(brief_home, brief_line()).exit_code == 0
+    result = add(brief_home, brief_line(id="T-HERON"), name="more.jsonl")
+    assert result.exit_code == 1, result.output
+    assert "more.jsonl line 1" in result.output and "GREY GULL" in result.output
+    assert "T-GULL" in result.output and "retire" in result.output
+    in_one_file = add(
+        brief_home,
+        brief_line(id="T-A", codename="RED KITE"),
+        brief_line(id="T-B", codename="red kite"),
+        name="pair.jsonl",
+    )
+    assert in_one_file.exit_code == 1 and "pair.jsonl line 2" in in_one_file.output
+    # replacing a brief (same id) keeps its codename; a retired brief frees it
+    assert (
+        add(brief_home, brief_line(summary="Fictional: a new text."), name="r.jsonl").exit_code == 0
+    )
+    CliRunner().invoke(cli, ["brief", "retire", "T-GULL", "--config", str(brief_home)])
+    assert add(brief_home, brief_line(id="T-HERON"), name="again.jsonl").exit_code == 0
+
+
+def test_a_brief_whose_window_is_wholly_past_is_added_as_ended_not_active(brief_home):
+    result = add(
+        brief_home,
+        brief_line(active_from="2020-01-06", active_until="2020-01-20"),
+        brief_line(id="T-NOW", codename="BLUE WREN"),
+    )
+    assert result.exit_code == 0, result.output
+    assert "warning" in result.output and "2020-01-20" in result.output
+    assert "T-GULL" in result.output and "ended" in result.output
+    listing = CliRunner().invoke(cli, ["brief", "list", "--config", str(brief_home)]).output
+    gull = next(line for line in listing.splitlines() if "T-GULL" in line)
+    assert gull.split()[-1] == "ended", listing
+    assert "active" in next(line for line in listing.splitlines() if "T-NOW" in line)
+    health = CliRunner().invoke(cli, ["health", "--config", str(brief_home)]).output
+    assert "1 active" in health and "1 ended" in health, health
