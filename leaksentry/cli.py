@@ -331,19 +331,43 @@ def run(verbose, config_path):
     Example: leaksentry run --config /etc/leaksentry/leaksentry.toml
     """
     import scheduler
-    from leaksentry.logfile import private_log_handler
 
     config = load_config(config_path)
-    handlers = [private_log_handler(config.log_file)] if config.log_file else None
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        handlers=handlers,
-    )
-    logging.getLogger("apscheduler").setLevel(logging.INFO if verbose else logging.WARNING)
-    if not verbose:  # scheduler.py logs one line per failed job; the traceback only when verbose
-        logging.getLogger("apscheduler.executors").setLevel(logging.CRITICAL)
+    run_logging(config, verbose)
     scheduler.serve(config)
+
+
+OUR_LOGGERS = ("leaksentry", "matcher", "spiders", "scheduler")
+
+
+def run_logging(config: Config, verbose: bool) -> None:
+    """The service's log: each step (INFO) to the log file, else to the terminal; with a log
+    file, the terminal still shows warnings and errors, and where the rest goes. -v adds our
+    own details (DEBUG); libraries (the scheduler's internals, HTTP, the model) stay at
+    warnings either way, and a failed job's traceback is shown only with -v."""
+    from leaksentry.logfile import private_log_handler
+
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    terminal = logging.StreamHandler(sys.stderr)
+    terminal.setFormatter(formatter)
+    root = logging.getLogger()
+    root.setLevel(logging.WARNING)
+    root.addHandler(terminal)
+    if config.log_file:
+        log_file = private_log_handler(config.log_file)
+        log_file.setFormatter(formatter)
+        root.addHandler(log_file)
+        terminal.setLevel(logging.WARNING)
+        click.echo(
+            f"leaksentry run: log: {config.log_file} (warnings and errors here too)", err=True
+        )
+    for name in OUR_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.INFO)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # scheduler.py logs one line per failed job; the traceback only when verbose
+    logging.getLogger("apscheduler.executors").setLevel(
+        logging.ERROR if verbose else logging.CRITICAL
+    )
 
 
 # -- inspection and files -----------------------------------------------------------------------
@@ -691,14 +715,22 @@ def health(config_path):
     type=click.Path(dir_okay=False),
     help="Items of an unrelated stream to calibrate on (repeatable; default: the input).",
 )
-@click.option("--all-scores", is_flag=True, help="Write every scored pair with an 'alert' field.")
+@click.option(
+    "--all-scores",
+    is_flag=True,
+    help="Also write the pairs that do not alert, with an 'alert' field: every pair is scored, "
+    "but only pairs scoring at least [matcher] candidate_floor (default 0.05) are written; set "
+    "candidate_floor = 0 to write every pair.",
+)
 @click.option("--model", help="Model name or folder (default: the configured model).")
 @config_option
 def backtest(briefs_paths, item_paths, out, background_paths, all_scores, model, config_path):
     """Run the live decision over files, with no database and no network.
 
     Writes one JSON line per (brief, item) it would alert on: brief_id, item_id, score,
-    details_matched, evidence. The background model (how rarely unrelated items come close to
+    details_matched, evidence. details_matched holds 0-based indices into the brief's
+    details (the public alert-line format): index 0 is detail 1, shown "#1" in mail, on the
+    triage page and on the command line. The background model (how rarely unrelated items come close to
     each brief) is measured on --background files when given, else on the input itself.
 
     Example: leaksentry backtest --briefs b.jsonl --items i.jsonl --items posts.jsonl --out a.jsonl

@@ -221,3 +221,77 @@ def test_a_brief_whose_window_is_wholly_past_is_added_as_ended_not_active(brief_
     assert "active" in next(line for line in listing.splitlines() if "T-NOW" in line)
     health = CliRunner().invoke(cli, ["health", "--config", str(brief_home)]).output
     assert "1 active" in health and "1 ended" in health, health
+
+
+# -- 23: the small things an operator met ---------------------------------------------------------
+@pytest.fixture
+def fresh_logging():
+    import logging
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    names = ("leaksentry", "apscheduler", "apscheduler.executors", "matcher", "spiders")
+    levels = {name: logging.getLogger(name).level for name in names}
+    root.handlers = []
+    yield
+    for handler in root.handlers:
+        handler.close()
+    root.handlers, root.level = saved
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+
+
+def test_run_with_a_log_file_still_says_what_goes_wrong_on_the_terminal(
+    tmp_path, fresh_logging, capsys
+):
+    import logging
+
+    from leaksentry.cli import run_logging
+
+    config = load_config(None, env={})
+    config.log_file = tmp_path / "ls.log"
+    run_logging(config, verbose=False)
+    logging.getLogger("leaksentry.scheduler").info("step crawl: 3 stored")
+    logging.getLogger("leaksentry.scheduler").error("step crawl failed: feed unreachable")
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    terminal = capsys.readouterr().err
+    assert "step crawl failed" in terminal and f"log: {config.log_file}" in terminal
+    assert "3 stored" in config.log_file.read_text() and "failed" in config.log_file.read_text()
+
+
+def test_run_verbose_shows_our_steps_not_the_scheduler_internals(fresh_logging, capsys):
+    import logging
+
+    from leaksentry.cli import run_logging
+
+    run_logging(load_config(None, env={}), verbose=True)
+    logging.getLogger("apscheduler.scheduler").info("Added job 'crawl' to job store 'default'")
+    logging.getLogger("apscheduler.executors.default").info('Running job "crawl"')
+    logging.getLogger("leaksentry.scheduler").debug("crawl city: next in 600 s")
+    terminal = capsys.readouterr().err
+    assert "next in 600 s" in terminal
+    assert "Added job" not in terminal and "Running job" not in terminal
+
+
+def test_backtest_help_says_what_all_scores_writes_and_how_details_are_numbered():
+    text = CliRunner().invoke(cli, ["backtest", "--help"], terminal_width=200).output
+    assert "candidate_floor" in text  # --all-scores writes the pairs above it, not every pair
+    assert "0-based" in text and "detail 1" in text
+
+
+def test_an_old_backup_after_key_rotate_gets_advice_about_the_key_of_its_day(tmp_path):
+    config = tmp_path / "leaksentry.toml"
+    config.write_text('database = "ls.db"\nkey_file = "ls.key"\n', encoding="utf-8")
+    cli_run("init", "--config", str(config))
+    cli_run("backup", str(tmp_path / "old.db"), "--config", str(config))
+    cli_run("key", "rotate", "--config", str(config))
+    restored = tmp_path / "restored.toml"
+    restored.write_text('database = "old.db"\nkey_file = "ls.key"\n', encoding="utf-8")
+    path = tmp_path / "b.jsonl"
+    path.write_text(brief_line() + "\n", encoding="utf-8")
+    done = cli_run("brief", "add", "--no-retro", str(path), "--config", str(restored), check=False)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "leaksentry init" not in done.stderr, done.stderr
+    assert "key rotate" in done.stderr and "backup" in done.stderr, done.stderr
+    assert "key id" in done.stderr
