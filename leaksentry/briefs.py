@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from leaksentry.errors import BriefError
@@ -26,6 +27,11 @@ def read_brief_file(path: str | Path, strict: bool = True) -> list[Brief]:
     strict: unknown keys are errors (catches typos such as 'detail'); the backtest reads
     evaluation files with extra keys and passes strict=False.
     """
+    return [brief for _, brief in read_brief_entries(path, strict)]
+
+
+def read_brief_entries(path: str | Path, strict: bool = True) -> list[tuple[str, Brief]]:
+    """Like read_brief_file, each brief with where it is ("FILE line 3 (brief 'ID')")."""
     path = Path(path)
     if not path.is_file():
         raise BriefError(f"{path}: file not found")
@@ -44,13 +50,19 @@ def read_brief_file(path: str | Path, strict: bool = True) -> list[Brief]:
         raise BriefError(f"{path}: unknown brief file type; use .toml, .json or .jsonl")
     if not entries:
         raise BriefError(f"{path}: no brief in the file")
-    briefs = [validate_brief(raw, where, strict) for where, raw in entries]
+    briefs = [(_named(where, raw), validate_brief(raw, where, strict)) for where, raw in entries]
     seen: set[str] = set()
-    for brief, (where, _) in zip(briefs, entries, strict=True):
+    for where, brief in briefs:
         if brief.id in seen:
             raise BriefError(f"{where}: field 'id': {brief.id!r} appears twice in the file")
         seen.add(brief.id)
     return briefs
+
+
+def _named(where: str, raw) -> str:
+    if isinstance(raw, dict) and isinstance(raw.get("id"), str | int):
+        return f"{where} (brief {str(raw['id'])!r})"
+    return where
 
 
 def _toml_entries(path: Path, text: str) -> list[tuple[str, dict]]:
@@ -103,7 +115,12 @@ def validate_brief(raw, where: str, strict: bool = True) -> Brief:
     for key in ("id", "codename", "summary"):
         if not isinstance(raw.get(key), str) or not raw[key].strip():
             raise BriefError(f"{where}: field '{key}' is required and must be non-empty text")
-    details = raw.get("details", [])
+    details = raw.get("details")
+    if not details:
+        raise BriefError(
+            f"{where}: field 'details' is required: list the brief's key facts, at least one "
+            "(place, time, target, ...): alerts say which of them an item reveals"
+        )
     if not isinstance(details, list) or not all(isinstance(d, str) and d.strip() for d in details):
         raise BriefError(f"{where}: field 'details' must be a list of non-empty strings")
     recipients = raw.get("recipients", [])
@@ -171,14 +188,46 @@ def open_brief(row: dict, vault: Vault) -> Brief:
     )
 
 
+def window_ended(active_until: str | None, today: date | None = None) -> bool:
+    """The brief's window is wholly past: nothing published from now on can be its leak."""
+    until = parse_iso_date(active_until)
+    return until is not None and until < (today or datetime.now(UTC).date())
+
+
+def status_of(row: dict, today: date | None = None) -> str:
+    """A brief's status as shown: active, ended (active, but its window is wholly past) or
+    retired."""
+    if row["status"] == "active" and window_ended(row.get("active_until"), today):
+        return "ended"
+    return row["status"]
+
+
 def add_brief_files(store, vault: Vault, paths: list[str | Path]) -> list[Brief]:
-    """Validate every file first, then store all briefs sealed in one transaction."""
-    briefs = [brief for path in paths for brief in read_brief_file(path)]
+    """Validate every file first, then store all briefs sealed in one transaction.
+
+    Refused: a brief id twice, or a codename an active brief (stored or in the files) already
+    has: an alert names the codename, so two would be told apart by no one."""
+    entries = [entry for path in paths for entry in read_brief_entries(path)]
     seen: set[str] = set()
-    for brief in briefs:
+    for where, brief in entries:
         if brief.id in seen:
-            raise BriefError(f"brief id {brief.id!r} appears in more than one file")
+            raise BriefError(f"{where}: brief id {brief.id!r} appears in more than one file")
         seen.add(brief.id)
+    ids = {brief.id for _, brief in entries}
+    holders = {
+        row["codename"].casefold(): (row["id"], "stored active brief")
+        for row in store.brief_rows("active")
+        if row["id"] not in ids
+    }
+    for where, brief in entries:
+        holder = holders.get(brief.codename.casefold())
+        if holder:
+            raise BriefError(
+                f"{where}: codename {brief.codename!r} is already used by {holder[1]} "
+                f"{holder[0]!r}; choose another codename, or retire {holder[0]!r} first"
+            )
+        holders[brief.codename.casefold()] = (brief.id, "brief")
+    briefs = [brief for _, brief in entries]
     with sealing(vault, store):  # refused if the key was rotated since the vault was opened
         store.add_briefs([seal_brief(brief, vault) for brief in briefs])
     return briefs

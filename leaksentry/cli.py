@@ -34,6 +34,11 @@ class Group(click.Group):
         except (OSError, sqlite3.OperationalError) as exc:
             from leaksentry.diskspace import is_disk_full
 
+            if isinstance(exc, OSError) and exc.filename and not is_disk_full(exc):
+                # a file the user named or configured: one line, never a traceback
+                raise click.ClickException(
+                    f"{exc.filename}: {exc.strerror or exc}; check the path and its permissions"
+                ) from None
             if not is_disk_full(exc):
                 raise
             raise click.ClickException(
@@ -155,7 +160,7 @@ def brief_add(files, retro, config_path):
 
     Example: leaksentry brief add briefs/harbour.toml more.jsonl
     """
-    from leaksentry.briefs import add_brief_files
+    from leaksentry.briefs import add_brief_files, window_ended
 
     config = load_config(config_path)
     store, vault = open_store_and_vault(config)
@@ -163,6 +168,14 @@ def brief_add(files, retro, config_path):
         briefs = add_brief_files(store, vault, list(files))
         for added in briefs:
             click.echo(f"sealed {added.id} {added.codename}")
+            if window_ended(added.active_until):
+                click.echo(
+                    f"warning: {added.id} {added.codename}: its window ended on "
+                    f"{added.active_until}; it is listed as ended: only items published "
+                    "inside the window alert (the retro-check of the stored backlog); "
+                    f"`leaksentry brief retire {added.id}` when done",
+                    err=True,
+                )
         if retro and store.count("items"):
             from leaksentry import jobs
 
@@ -184,8 +197,13 @@ def brief_add(files, retro, config_path):
 def brief_list(show_all, config_path):
     """List briefs: id, codename, window and status (never the sealed text).
 
+    Status: active; ended (not retired, but its window is wholly past: only items published
+    inside it can still alert); retired (with --all).
+
     Example: leaksentry brief list --all
     """
+    from leaksentry.briefs import status_of
+
     config = load_config(config_path)
     with open_store(config) as store:
         rows = store.brief_rows(None if show_all else "active")
@@ -193,7 +211,7 @@ def brief_list(show_all, config_path):
         click.echo("no briefs")
     for row in rows:
         window = f"{row['active_from'] or 'open'} .. {row['active_until'] or 'open'}"
-        click.echo(f"{row['id']:<16} {row['codename']:<20} {window:<24} {row['status']}")
+        click.echo(f"{row['id']:<16} {row['codename']:<20} {window:<24} {status_of(row)}")
 
 
 @brief.command("retire")
@@ -215,9 +233,16 @@ def brief_retire(brief_id, config_path):
 # -- the cycle ----------------------------------------------------------------------------------
 @cli.command()
 @click.option("--source", "names", multiple=True, help="Only this source (repeatable).")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Show Scrapy's own log, with tracebacks (debugging)."
+)
 @config_option
-def crawl(names, config_path):
+def crawl(names, verbose, config_path):
     """Run every enabled source once (or only the named ones) and store what is new.
+
+    One line per source: what it stored, or its error. Exit status 0 when every source was
+    read, 3 when at least one failed (what the others stored is kept; like `sources status`),
+    1 when nothing could be crawled (configuration, disk).
 
     Example: leaksentry crawl --source city-news
     """
@@ -229,10 +254,15 @@ def crawl(names, config_path):
         raise click.ClickException("no sources configured: add [[source]] tables to the config")
     click.echo(f"crawling {len(sources)} source(s)...", err=True)
     with open_store(config) as store:
-        report = jobs.crawl(config, sources, store)
+        report = jobs.crawl(config, sources, store, terse=not verbose)
     _print_crawl(report)
-    if report.errors and report.counts["stored"] == 0:
+    results = report.counts.get("results")
+    if results is None and report.errors:  # no per-source report: the crawl itself failed
         sys.exit(1)
+    failed = sum(not result["ok"] for result in (results or {}).values())
+    if failed:
+        click.echo(f"crawl: {failed} of {len(results)} source(s) failed", err=True)
+        sys.exit(3)
 
 
 @cli.command()
@@ -282,7 +312,7 @@ def cycle(config_path):
     store, vault = open_store_and_vault(config)
     with store:
         sources = [s for s in config.sources if s.enabled]
-        _print_crawl(jobs.crawl(config, sources, store))
+        _print_crawl(jobs.crawl(config, sources, store, terse=True))
         click.echo(f"match: {_match(config, store, vault)}")
         click.echo(f"notify: {jobs.notify_alerts(config, store)} message(s) queued")
         sent = jobs.send_queued(config, store)
@@ -301,19 +331,43 @@ def run(verbose, config_path):
     Example: leaksentry run --config /etc/leaksentry/leaksentry.toml
     """
     import scheduler
-    from leaksentry.logfile import private_log_handler
 
     config = load_config(config_path)
-    handlers = [private_log_handler(config.log_file)] if config.log_file else None
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        handlers=handlers,
-    )
-    logging.getLogger("apscheduler").setLevel(logging.INFO if verbose else logging.WARNING)
-    if not verbose:  # scheduler.py logs one line per failed job; the traceback only when verbose
-        logging.getLogger("apscheduler.executors").setLevel(logging.CRITICAL)
+    run_logging(config, verbose)
     scheduler.serve(config)
+
+
+OUR_LOGGERS = ("leaksentry", "matcher", "spiders", "scheduler")
+
+
+def run_logging(config: Config, verbose: bool) -> None:
+    """The service's log: each step (INFO) to the log file, else to the terminal; with a log
+    file, the terminal still shows warnings and errors, and where the rest goes. -v adds our
+    own details (DEBUG); libraries (the scheduler's internals, HTTP, the model) stay at
+    warnings either way, and a failed job's traceback is shown only with -v."""
+    from leaksentry.logfile import private_log_handler
+
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    terminal = logging.StreamHandler(sys.stderr)
+    terminal.setFormatter(formatter)
+    root = logging.getLogger()
+    root.setLevel(logging.WARNING)
+    root.addHandler(terminal)
+    if config.log_file:
+        log_file = private_log_handler(config.log_file)
+        log_file.setFormatter(formatter)
+        root.addHandler(log_file)
+        terminal.setLevel(logging.WARNING)
+        click.echo(
+            f"leaksentry run: log: {config.log_file} (warnings and errors here too)", err=True
+        )
+    for name in OUR_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.INFO)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # scheduler.py logs one line per failed job; the traceback only when verbose
+    logging.getLogger("apscheduler.executors").setLevel(
+        logging.ERROR if verbose else logging.CRITICAL
+    )
 
 
 # -- inspection and files -----------------------------------------------------------------------
@@ -462,12 +516,51 @@ def export_items(out, config_path):
     Example: leaksentry export items --out items.jsonl
     """
     config = load_config(config_path)
+    folder = Path(out).parent
+    if not folder.is_dir():
+        raise click.ClickException(
+            f"cannot write {out}: the folder {folder} does not exist; create it first "
+            f"(mkdir -p {folder}) or choose another --out"
+        )
     count = 0
     with open_store(config) as store, Path(out).open("w", encoding="utf-8") as handle:
         for item in store.items():
             handle.write(json.dumps(item.to_dict(), ensure_ascii=False) + "\n")
             count += 1
     click.echo(f"wrote {count} items to {out}")
+
+
+@cli.group(cls=Group)
+def config():
+    """Check the configuration file."""
+
+
+@config.command("check")
+@config_option
+def config_check(config_path):
+    """Validate the whole configuration (every table, key and value, and the sources file)
+    without loading the model or fetching anything; report every problem in one run.
+
+    Each problem is one line: the file, the key, what is wrong and what to do. Exit status 0
+    when the configuration loads, 1 when it has problems. Every other command refuses a
+    configuration with problems the same way, before it loads the model.
+
+    Example: leaksentry config check --config /etc/leaksentry/leaksentry.toml
+    """
+    from leaksentry.config import config_problems
+
+    problems = config_problems(config_path)
+    if problems:
+        for problem in problems:
+            click.echo(f"problem: {problem}")
+        click.echo(f"configuration: {len(problems)} problem(s); fix them and check again")
+        sys.exit(1)
+    config = load_config(config_path)
+    enabled = sum(s.enabled for s in config.sources)
+    click.echo(
+        f"configuration OK: {config.path or 'defaults'}; {len(config.sources)} source(s), "
+        f"{enabled} enabled"
+    )
 
 
 @cli.group(cls=Group)
@@ -622,14 +715,22 @@ def health(config_path):
     type=click.Path(dir_okay=False),
     help="Items of an unrelated stream to calibrate on (repeatable; default: the input).",
 )
-@click.option("--all-scores", is_flag=True, help="Write every scored pair with an 'alert' field.")
+@click.option(
+    "--all-scores",
+    is_flag=True,
+    help="Also write the pairs that do not alert, with an 'alert' field: every pair is scored, "
+    "but only pairs scoring at least [matcher] candidate_floor (default 0.05) are written; set "
+    "candidate_floor = 0 to write every pair.",
+)
 @click.option("--model", help="Model name or folder (default: the configured model).")
 @config_option
 def backtest(briefs_paths, item_paths, out, background_paths, all_scores, model, config_path):
     """Run the live decision over files, with no database and no network.
 
     Writes one JSON line per (brief, item) it would alert on: brief_id, item_id, score,
-    details_matched, evidence. The background model (how rarely unrelated items come close to
+    details_matched, evidence. details_matched holds 0-based indices into the brief's
+    details (the public alert-line format): index 0 is detail 1, shown "#1" in mail, on the
+    triage page and on the command line. The background model (how rarely unrelated items come close to
     each brief) is measured on --background files when given, else on the input itself.
 
     Example: leaksentry backtest --briefs b.jsonl --items i.jsonl --items posts.jsonl --out a.jsonl

@@ -153,7 +153,209 @@ def load_config(path: str | os.PathLike | None = None, env: dict | None = None) 
         base = file.parent
     else:
         file, data, base = None, {}, Path.cwd()
+    problems = _problems(file, data, base, env)
+    if len(problems) == 1:
+        raise ConfigError(problems[0])
+    if problems:
+        raise ConfigError(
+            f"{file}: {len(problems)} problem(s) in the configuration:\n"
+            + "\n".join(f"  - {problem}" for problem in problems)
+        )
     return _build(file, data, base, env)
+
+
+def config_problems(path: str | os.PathLike | None = None, env: dict | None = None) -> list[str]:
+    """Every problem of the configuration (and its sources file), each as one line naming the
+    file, the key, what is wrong and what to do; [] when it loads. Loads no model."""
+    try:
+        load_config(path, env)
+    except ConfigError as exc:
+        lines = str(exc).splitlines()
+        return [line.removeprefix("  - ") for line in lines[1:]] if len(lines) > 1 else lines
+    return []
+
+
+# Values that can never make sense, by table: key -> (low, high, low_open, high_open, advice).
+_MATCHER_RANGES = {
+    "threshold": (
+        0,
+        1,
+        True,
+        True,
+        "a score above 0 and below 1 (0.5: at the brief's calibrated evidence)",
+    ),
+    "min_evidence": (0, None, True, False, "above 0 (evidence units; default 6)"),
+    "false_alerts_per_brief_per_week": (0, None, True, False, "above 0 (default 1)"),
+    "items_per_day": (0, None, False, False, "0 or more (0: measured from the items' times)"),
+    "detail_threshold": (0, 1, True, False, "above 0 and at most 1 (a similarity)"),
+    "detail_info": (0, None, True, False, "above 0"),
+    "max_evidence": (1, None, False, False, "1 or more"),
+    "candidate_floor": (0, 1, False, True, "from 0 to below 1 (a score)"),
+    "first_stage": (0, None, False, False, "0 or more"),
+    "min_background": (0, None, False, False, "0 or more"),
+    "background_days": (0, None, True, False, "above 0"),
+    "background_items": (1, None, False, False, "1 or more"),
+    "recalibrate_hours": (0, None, True, False, "above 0"),
+}
+_ALERTS_RANGES = {
+    "story_window_hours": (0, None, False, False, "0 or more"),
+    "high_score": (0, 1, True, False, "a score above 0 and at most 1"),
+    "high_details": (1, None, False, False, "1 or more"),
+    "high_domains": (1, None, False, False, "1 or more"),
+    "urgent_days": (0, None, False, False, "0 or more"),
+    "follow_up_domains": (1, None, False, False, "1 or more"),
+    "follow_up_score": (0, None, False, False, "0 or more"),
+}
+
+
+def _unknown_key(where: str, section: str, key, known) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0.6)
+    hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(sorted(known))}"
+    place = f"[{section}] " if section else ""
+    return f"{where}: {place}unknown key '{key}': {hint} rename or remove it"
+
+
+def _out_of_range(where: str, section: str, key: str, value, bounds) -> str | None:
+    low, high, low_open, high_open, advice = bounds
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None  # the type check reports it
+    bad = (
+        (low is not None and (value <= low if low_open else value < low))
+        or (high is not None and (value >= high if high_open else value > high))
+        or value != value  # NaN
+    )
+    return (
+        f"{where}: [{section}] {key} = {value!r} can never work: set it {advice}" if bad else None
+    )
+
+
+def _table_problems(table, known_from, section: str, where: str, ranges: dict) -> list[str]:
+    """Each key of a settings table on its own: unknown, wrong type, out of range."""
+    from dataclasses import fields
+
+    from matcher.errors import SettingsError
+    from matcher.settings import settings_table
+
+    if not isinstance(table, dict):
+        return [f"{where}: [{section}] must be a table ([{section}] followed by key = value lines)"]
+    known = {f.name for f in fields(known_from)}
+    problems = []
+    for key, value in table.items():
+        if key not in known:
+            problems.append(_unknown_key(where, section, key, known))
+            continue
+        try:
+            settings_table({key: value}, known_from, section)
+        except SettingsError as exc:
+            problems.append(f"{where}: {exc}")
+            continue
+        problem = _out_of_range(where, section, key, value, ranges[key]) if key in ranges else None
+        if problem:
+            problems.append(problem)
+    return problems
+
+
+def _alerts_problems(table, where: str) -> list[str]:
+    from datetime import datetime
+
+    from leaksentry.exposures import AlertSettings
+
+    problems = _table_problems(table, AlertSettings, "alerts", where, _ALERTS_RANGES)
+    if not isinstance(table, dict):
+        return problems
+    if "immediate" in table and table["immediate"] not in ("high", "all"):
+        problems.append(
+            f'{where}: [alerts] immediate = {table["immediate"]!r}: set it to "high" '
+            '(mail at once for high severity only) or "all"'
+        )
+    digest_time = table.get("digest_time")
+    if isinstance(digest_time, str):
+        try:
+            datetime.strptime(digest_time, "%H:%M")
+        except ValueError:
+            problems.append(
+                f"{where}: [alerts] digest_time = {digest_time!r} is not a time: write it as "
+                'HH:MM in UTC, such as "07:00"'
+            )
+    recipients = table.get("digest_recipients")
+    if recipients is not None and not (
+        isinstance(recipients, list) and all(isinstance(r, str) for r in recipients)
+    ):
+        problems.append(f"{where}: [alerts] digest_recipients must be a list of email addresses")
+    base_url = table.get("base_url")
+    if isinstance(base_url, str) and base_url and not re.match(r"^https?://", base_url):
+        problems.append(
+            f"{where}: [alerts] base_url = {base_url!r}: write the triage page's address, "
+            "starting with http:// or https://"
+        )
+    routes = table.get("channels")
+    if routes is not None and not (
+        isinstance(routes, dict) and all(isinstance(v, list) for v in routes.values())
+    ):
+        problems.append(
+            f'{where}: [alerts] channels maps a brief id (or "*") to a list of channel names'
+        )
+    return problems
+
+
+def _problems(file: Path | None, data: dict, base: Path, env) -> list[str]:
+    """Every problem of a configuration's data, each checked on its own (see _build)."""
+    where = str(file) if file else "defaults"
+    problems = [
+        _unknown_key(where, "", key, TOP_LEVEL_KEYS) for key in data if key not in TOP_LEVEL_KEYS
+    ]
+
+    def check(step, *args):
+        try:
+            return step(*args)
+        except ConfigError as exc:
+            problems.append(str(exc))
+            return None
+
+    smtp = data.get("smtp", {})
+    if isinstance(smtp, dict):
+        problems += [_unknown_key(where, "smtp", k, SMTP_KEYS) for k in smtp if k not in SMTP_KEYS]
+        smtp = {k: v for k, v in smtp.items() if k in SMTP_KEYS}
+    check(_smtp, smtp, where, env)
+    from matcher.scoring import MatcherSettings
+
+    problems += _table_problems(
+        data.get("matcher", {}), MatcherSettings, "matcher", where, _MATCHER_RANGES
+    )
+    problems += _alerts_problems(data.get("alerts", {}), where)
+    check(_channels, data.get("channels", {}), where, env)
+    problems += _scalar_problems(data, where)
+    for key in ("database", "key_file", "model", "log_file"):
+        if key in data and not isinstance(data[key], str):
+            problems.append(
+                f"{where}: '{key}' must be a string (a path or name), not {data[key]!r}"
+            )
+    if "allow_hosts" in data and not (
+        isinstance(data["allow_hosts"], list)
+        and all(isinstance(h, str) for h in data["allow_hosts"])
+    ):
+        problems.append(f"{where}: 'allow_hosts' must be a list of host names")
+    sources = []
+    if "sources" in data:
+        if not isinstance(data["sources"], str):
+            problems.append(f"{where}: 'sources' must be a path to a sources TOML file")
+        else:
+            sources += (
+                check(load_sources, (base / Path(data["sources"]).expanduser()).resolve()) or []
+            )
+    inline = data.get("source", [])
+    if not isinstance(inline, list):
+        problems.append(f"{where}: sources must be [[source]] tables")
+    else:
+        for n, entry in enumerate(inline, 1):
+            source = check(_source, entry, f"{where}: source #{n}")
+            sources += [source] if source else []
+    check(_check_unique, sources, where)
+    if not problems:  # what needs the parts together (paths, routes to channels, ...)
+        check(_build, file, data, base, env)
+    return problems
 
 
 def _read_toml(file: Path) -> dict:
@@ -207,12 +409,8 @@ def _build(file: Path | None, data: dict, base: Path, env) -> Config:
                 f"{where}: [alerts] channels for {brief_id!r} names unknown channel(s) "
                 f"{sorted(unknown)}; define them in [channels]"
             )
-    if not isinstance(config.keep_raw_days, int) or config.keep_raw_days < 0:
-        raise ConfigError(f"{where}: 'keep_raw_days' must be a whole number of days (0 or more)")
-    if not isinstance(config.download_timeout, int) or not 1 <= config.download_timeout <= 600:
-        raise ConfigError(f"{where}: 'download_timeout' must be whole seconds from 1 to 600")
-    if not isinstance(config.min_free_disk_mb, int) or config.min_free_disk_mb < 0:
-        raise ConfigError(f"{where}: 'min_free_disk_mb' must be a whole number of MiB (0 or more)")
+    for problem in _scalar_problems(data, where):
+        raise ConfigError(problem)
     inline = data.get("source", [])
     if "sources" in data:
         if not isinstance(data["sources"], str):
@@ -223,6 +421,26 @@ def _build(file: Path | None, data: dict, base: Path, env) -> Config:
         config.sources += parse_sources(inline, where)
     _check_unique(config.sources, where)
     return config
+
+
+def _scalar_problems(data: dict, where: str) -> list[str]:
+    def whole(key, default, low, high=None):
+        value = data.get(key, default)
+        return (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and value >= low
+            and (high is None or value <= high)
+        )
+
+    problems = []
+    if not whole("keep_raw_days", 30, 0):
+        problems.append(f"{where}: 'keep_raw_days' must be a whole number of days (0 or more)")
+    if not whole("download_timeout", 30, 1, 600):
+        problems.append(f"{where}: 'download_timeout' must be whole seconds from 1 to 600")
+    if not whole("min_free_disk_mb", 200, 0):
+        problems.append(f"{where}: 'min_free_disk_mb' must be a whole number of MiB (0 or more)")
+    return problems
 
 
 def _matcher(table, where: str) -> dict:

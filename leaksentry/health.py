@@ -118,9 +118,13 @@ def _mail(store: Store, health: Health, briefs: Collection[str] | None) -> None:
 
 
 def _briefs(store: Store, health: Health) -> None:
+    from leaksentry.briefs import status_of
+
     active = store.brief_rows("active")
+    ended = sum(status_of(row) == "ended" for row in active)
     open_alerts = store.alert_rows("open")
-    health.lines.append(("briefs", f"{len(active)} active; {len(open_alerts)} open alert(s)"))
+    shown = f"{len(active) - ended} active" + (f", {ended} ended (window past)" if ended else "")
+    health.lines.append(("briefs", f"{shown}; {len(open_alerts)} open alert(s)"))
     if not active:
         health.problems.append(("briefs", "no active brief: nothing to compare with"))
 

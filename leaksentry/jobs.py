@@ -55,8 +55,11 @@ def crawl(
     should_stop=lambda: False,
     log_level: str = "WARNING",
     log_file: Path | None = None,
+    terse: bool = False,
 ) -> StepReport:
     """Crawl the given sources once, in a child process (a fresh Twisted reactor each time).
+
+    terse: the child logs no Scrapy internals and no tracebacks (the command line's default).
 
     When should_stop() turns true the child is asked to stop (SIGTERM): Scrapy closes the
     spiders cleanly and whatever was stored stays stored.
@@ -73,6 +76,8 @@ def crawl(
     command = [sys.executable, "-m", "spiders.crawl", "--log-level", log_level]
     if log_file:
         command += ["--log-file", str(log_file)]
+    if terse:
+        command.append("--terse")
     if config.path:
         command += ["--config", str(config.path)]
     for source in sources:

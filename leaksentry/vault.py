@@ -26,6 +26,14 @@ NONCE_BYTES = 12
 KEY_CHECK_META = "vault_key_check"
 KEY_CHECK_CONTEXT = "key-check"
 KEY_CHECK_PLAINTEXT = b"leaksentry key check v1"
+KEY_ID_META = "vault_key_id"  # a key's id (a digest, not the key): which key a database wants
+
+
+def key_id(key: bytes) -> str:
+    """A short public name of a key, shown in errors; the key cannot be derived from it."""
+    import hashlib
+
+    return hashlib.sha256(b"leaksentry key id\0" + key).hexdigest()[:12]
 
 
 class Vault:
@@ -35,6 +43,7 @@ class Vault:
         if len(key) != 32:
             raise VaultError("the key must be 32 bytes (urlsafe base64 of 32 random bytes)")
         self._aead = AESGCM(key)
+        self.key_id = key_id(key)
 
     def seal(self, plaintext: bytes, context: str) -> bytes:
         nonce = os.urandom(NONCE_BYTES)
@@ -64,14 +73,23 @@ class Vault:
         if check is None:
             sealed = self.seal(KEY_CHECK_PLAINTEXT, KEY_CHECK_CONTEXT)
             store.set_meta(KEY_CHECK_META, base64.b64encode(sealed).decode())
+            store.set_meta(KEY_ID_META, self.key_id)
             return
         try:
             self.open(base64.b64decode(check), KEY_CHECK_CONTEXT)
         except VaultError:
+            wanted = store.get_meta(KEY_ID_META)
             raise VaultError(
-                f"this key does not open the database {store.path}: it was sealed with another "
-                "key. Use the key file made by `leaksentry init` for it (or LEAKSENTRY_KEY)."
+                f"this key (key id {self.key_id}) does not open the database {store.path}: it "
+                f"was sealed with another key"
+                + (f" (key id {wanted})" if wanted else "")
+                + ". If the database is a backup or copy made before a `leaksentry key rotate`, "
+                "it opens only with the key of its day: put that key file in place (or set "
+                "LEAKSENTRY_KEY to it); keep each key beside, never inside, the backups it opens. "
+                "Otherwise check key_file in the configuration and LEAKSENTRY_KEY."
             ) from None
+        if store.get_meta(KEY_ID_META) != self.key_id:
+            store.set_meta(KEY_ID_META, self.key_id)  # databases made before key ids
 
     def assert_current(self, store) -> None:
         """Refuse when the database's key is no longer this one: a `key rotate` committed
@@ -200,6 +218,7 @@ def rotate_key(config, store, env: dict | None = None) -> int:
             store.replace_sealed(table, row_key, new.seal(old.open(blob, context), context))
         sealed_check = new.seal(KEY_CHECK_PLAINTEXT, KEY_CHECK_CONTEXT)
         store.set_meta(KEY_CHECK_META, base64.b64encode(sealed_check).decode())
+        store.set_meta(KEY_ID_META, new.key_id)
     os.replace(staged, config.key_file)
     return len(values)
 

@@ -186,7 +186,9 @@ class SourceSpider(scrapy.Spider):
 
     def report_error(self, message: str) -> None:
         """A source-level failure: logged, recorded for `sources status`, state not saved."""
-        self.logger.error(message)
+        # marked: a terse crawl (spiders.crawl --terse) leaves it to the source's result line
+        logger = getattr(self.logger, "logger", self.logger)  # an adapter replaces `extra`
+        logger.error(message, extra={"spider": self, "source_error": True})
         self.crawler.stats.set_value("leaksentry/error", message)
 
     def failed(self, failure):

@@ -36,9 +36,16 @@ def crawl_settings(config: Config, log_level: str = "INFO") -> Settings:
 
 
 def run_sources(
-    config: Config, sources: list[Source], log_level: str = "INFO", log_file: str | None = None
+    config: Config,
+    sources: list[Source],
+    log_level: str = "INFO",
+    log_file: str | None = None,
+    terse: bool = False,
 ) -> dict:
-    """Crawl every given source concurrently in one reactor; return results per source."""
+    """Crawl every given source concurrently in one reactor; return results per source.
+
+    terse: Scrapy's own messages (a download error per retry, with its traceback) are left
+    out and no record carries a traceback; each source's result names its error once."""
     settings = crawl_settings(config, log_level)
     if log_file:  # the service's log file: one place to read what happened
         settings.set("LOG_FILE", log_file, priority="cmdline")
@@ -57,6 +64,8 @@ def run_sources(
             state=states[source.name],
             lookback=source.lookback,
         )
+    if terse:  # after process.crawl(): each crawler installs Scrapy's root handler anew
+        _terse_logging()
     started = now()
     process.start()
     results = {}
@@ -138,6 +147,22 @@ def die_with_parent() -> None:
         sys.exit(3)
 
 
+class _NoTraceback(logging.Filter):
+    """No traceback, and no source error: the command prints one line per source itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info = None
+        record.exc_text = None
+        return not getattr(record, "source_error", False)
+
+
+def _terse_logging() -> None:
+    for name in ("scrapy", "twisted", "py.warnings"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_NoTraceback())
+
+
 def main(argv: list[str] | None = None) -> int:
     die_with_parent()
     parser = argparse.ArgumentParser(description=__doc__)
@@ -145,6 +170,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", action="append", default=[], help="source name (repeatable)")
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument("--log-file", help="append the crawl's log here (default: stderr)")
+    parser.add_argument(
+        "--terse",
+        action="store_true",
+        help="no Scrapy internals and no tracebacks in the log: each source's result says it",
+    )
     args = parser.parse_args(argv)
     try:
         config = load_config(args.config)
@@ -153,7 +183,9 @@ def main(argv: list[str] | None = None) -> int:
     except LeaksentryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    results = run_sources(config, sources, args.log_level, args.log_file) if sources else {}
+    results = (
+        run_sources(config, sources, args.log_level, args.log_file, args.terse) if sources else {}
+    )
     logging.shutdown()
     print(json.dumps({"sources": results}), flush=True)
     return 0

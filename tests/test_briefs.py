@@ -67,12 +67,12 @@ def test_retire_ends_monitoring(home):
         ("b.json", '{"id": "X", "codename": "C", "summary": "s", "details": "one"}', "'details'"),
         (
             "b.json",
-            '{"id": "X", "codename": "C", "summary": "s", "recipients": ["nope"]}',
+            '{"id": "X", "codename": "C", "summary": "s", "details": ["d"], "recipients": ["nope"]}',
             "not an email",
         ),
         (
             "b.json",
-            '{"id": "X", "codename": "C", "summary": "s", "active_until": "soon"}',
+            '{"id": "X", "codename": "C", "summary": "s", "details": ["d"], "active_until": "soon"}',
             "ISO date",
         ),
         ("b.json", '{"id": "X", "codename": "C", "summary": "s", "detials": []}', "unknown field"),
@@ -91,8 +91,12 @@ def test_bad_brief_file_gets_one_clear_line(home, tmp_path, name, content, expec
 
 
 def test_error_names_the_line_and_stores_nothing(home, tmp_path):
-    good = json.dumps({"id": "G", "codename": "GOOD ONE", "summary": "a fine plan"})
-    bad = json.dumps({"id": "B", "codename": "BAD ONE", "summary": "the very secret words"})
+    good = json.dumps(
+        {"id": "G", "codename": "GOOD ONE", "summary": "a fine plan", "details": ["a fact"]}
+    )
+    bad = json.dumps(
+        {"id": "B", "codename": "BAD ONE", "summary": "the very secret words", "details": ["x"]}
+    )
     path = tmp_path / "many.jsonl"
     path.write_text(good + "\n" + bad.replace('"summary"', '"summary": 5, "x"') + "\n")
     result = invoke("brief", "add", str(path), "--config", str(home))

@@ -100,7 +100,7 @@ def test_unknown_top_level_key_and_bad_toml_are_reported(tmp_path):
 @pytest.mark.parametrize(
     "table, expected",
     [
-        ("threshhold = 0.6", "[matcher] unknown key(s) ['threshhold']; known: ["),
+        ("threshhold = 0.6", "[matcher] unknown key 'threshhold': did you mean 'threshold'?"),
         ('threshold = "high"', "[matcher] threshold must be a number, not 'high'"),
         ("max_evidence = 2.5", "[matcher] max_evidence must be a whole number, not 2.5"),
         ("threshold = true", "[matcher] threshold must be a number, not True"),
@@ -121,10 +121,10 @@ def test_matcher_settings_are_read_as_numbers(tmp_path):
     from matcher.scoring import MatcherSettings
 
     path = tmp_path / "leaksentry.toml"
-    path.write_text("[matcher]\nthreshold = 1\nmax_evidence = 2\nmin_background = 10.0\n")
+    path.write_text("[matcher]\nmin_evidence = 7\nmax_evidence = 2\nmin_background = 10.0\n")
     settings = MatcherSettings.from_dict(load_config(path, env={}).matcher)
-    assert (settings.threshold, settings.max_evidence, settings.min_background) == (1.0, 2, 10)
-    assert isinstance(settings.threshold, float) and isinstance(settings.min_background, int)
+    assert (settings.min_evidence, settings.max_evidence, settings.min_background) == (7.0, 2, 10)
+    assert isinstance(settings.min_evidence, float) and isinstance(settings.min_background, int)
     path.write_text("matcher = 3\n")
     with pytest.raises(ConfigError, match=r"\[matcher\] must be a table"):
         load_config(path, env={})

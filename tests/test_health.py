@@ -43,7 +43,9 @@ def test_health_follows_the_service_from_nothing_to_ok_and_names_each_problem(si
     status, out = health(config)
     assert status == 0, out
     assert out.splitlines()[-1] == "health: ok"
-    assert "1 active; 1 open alert(s)" in out and "last send 20" in out
+    # the fixture brief's window (November 2026) may be past on the day the tests run
+    assert "last send 20" in out
+    assert "1 active; 1 open alert(s)" in out or "1 ended (window past); 1 open alert(s)" in out
 
     with sqlite3.connect(tmp_path / "ls.db") as db:  # the service stopped a day ago
         db.execute("update runs set finished_at = '2026-01-01T00:00:00+00:00'")

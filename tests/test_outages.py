@@ -169,7 +169,7 @@ def test_full_disk_is_a_clear_error_loses_nothing_and_the_next_run_collects_all(
             assert done.returncode == 1, done.stdout + done.stderr
             assert "the disk is full" in done.stderr
         elif command == ["crawl"]:  # opened; the items' writes fail: a source error, no state
-            assert done.returncode == 1, done.stdout + done.stderr
+            assert done.returncode == 3, done.stdout + done.stderr
             assert "not stored: database or disk is full" in done.stdout
 
     ballast.unlink()
@@ -212,7 +212,7 @@ def test_source_down_for_runs_is_reported_then_caught_up(tmp_path, mail):
     cli_run("init", "--config", str(config))
     for _ in range(2):  # the source is down: two runs, each reported; nothing else stops
         done = cli_run("crawl", "--config", str(config), check=False)
-        assert done.returncode == 1 and "main" in done.stdout + done.stderr
+        assert done.returncode == 3 and "main" in done.stdout + done.stderr
     status = cli_run("sources", "status", "--config", str(config), check=False)
     assert status.returncode == 3 and "FAILING" in status.stdout
     cli_run("digest", "--send", "--config", str(config))
