@@ -572,6 +572,28 @@ def backup_command(out, config_path):
 
 
 @cli.command()
+@click.option("--dry-run", is_flag=True, help="Count what would go; delete nothing.")
+@config_option
+def purge(dry_run, config_path):
+    """Delete what [retention] no longer keeps: old unmatched items (with their vectors,
+    signatures, raw captures, search rows) and old run figures. Matched items, alerts, the
+    outbox and the audit log stay. The service does this daily.
+
+    Example: leaksentry purge --dry-run
+    """
+    from leaksentry import jobs
+
+    config = load_config(config_path)
+    with open_store(config) as store:
+        counts = jobs.purge(config, store, dry_run=dry_run)
+    verb = "would delete" if dry_run else "deleted"
+    click.echo(
+        f"purge: {verb} {counts['items']} item(s), {counts['raw_captures']} raw capture(s), "
+        f"{counts['vectors']} cached vector(s), {counts['runs']} run record(s)"
+    )
+
+
+@cli.command()
 @config_option
 def health(config_path):
     """Can leaksentry see leaks right now? Disk, sources, the service's last runs, mail, briefs.

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from leaksentry.errors import ConfigError
+from leaksentry.retention import RetentionSettings
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 # Each source kind and the extra keys it takes (name -> type).
@@ -42,6 +43,7 @@ TOP_LEVEL_KEYS = {
     "matcher",
     "log_file",
     "keep_raw_days",
+    "retention",
     "min_free_disk_mb",
     "alerts",
     "allow_hosts",
@@ -103,7 +105,8 @@ class Config:
     matcher: dict = field(default_factory=dict)
     alerts: dict = field(default_factory=dict)  # the [alerts] table (see exposures.AlertSettings)
     log_file: Path | None = None
-    keep_raw_days: int = 30  # raw responses of unmatched items are kept this long
+    keep_raw_days: int = 30  # older name of [retention] raw_days
+    retention: dict = field(default_factory=dict)  # the [retention] table (see retention.py)
     # below this much free space where the database lives, crawling pauses (see diskspace.py)
     min_free_disk_mb: int = 200
     # chat channels: name -> Apprise URL (a secret: LEAKSENTRY_CHANNEL_<NAME> overrides)
@@ -190,6 +193,7 @@ def _build(file: Path | None, data: dict, base: Path, env) -> Config:
         alerts=dict(data.get("alerts", {})),
         log_file=resolve(data["log_file"], "") if data.get("log_file") else None,
         keep_raw_days=data.get("keep_raw_days", 30),
+        retention=dict(data.get("retention", {})),
         min_free_disk_mb=data.get("min_free_disk_mb", 200),
         allow_hosts=list(data.get("allow_hosts", [])),
         download_timeout=data.get("download_timeout", 30),
@@ -209,6 +213,10 @@ def _build(file: Path | None, data: dict, base: Path, env) -> Config:
             )
     if not isinstance(config.keep_raw_days, int) or config.keep_raw_days < 0:
         raise ConfigError(f"{where}: 'keep_raw_days' must be a whole number of days (0 or more)")
+    try:
+        RetentionSettings.from_config(config)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
     if not isinstance(config.download_timeout, int) or not 1 <= config.download_timeout <= 600:
         raise ConfigError(f"{where}: 'download_timeout' must be whole seconds from 1 to 600")
     if not isinstance(config.min_free_disk_mb, int) or config.min_free_disk_mb < 0:

@@ -364,10 +364,12 @@ def _match_row(match) -> dict:
     }
 
 
-def purge_raw_captures(config: Config, store: Store) -> int:
-    """Drop raw responses older than keep_raw_days; those of matched items stay as evidence."""
-    cutoff = datetime.now(UTC) - timedelta(days=config.keep_raw_days)
-    return store.purge_raw_captures(cutoff.isoformat(timespec="seconds"))
+def purge(config: Config, store: Store, dry_run: bool = False, **options) -> dict[str, int]:
+    """The daily purge: what the [retention] settings no longer keep (see retention.py)."""
+    from leaksentry import retention
+
+    settings = retention.RetentionSettings.from_config(config)
+    return retention.purge(store, settings, dry_run=dry_run, **options)
 
 
 # -- send ---------------------------------------------------------------------------------------

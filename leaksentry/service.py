@@ -88,7 +88,15 @@ class Service:
             log.info("match: %s", matched)
             jobs.notify_alerts(self.config, store)
             self._send(store)
-            jobs.purge_raw_captures(self.config, store)
+
+    @survives_full_disk
+    def purge(self) -> None:
+        """The daily purge (retention), in short batches between which other steps write."""
+        if self.stopping.is_set():
+            return
+        with Store(self.config.database) as store:
+            counts = jobs.purge(self.config, store, should_stop=self.stopping.is_set)
+        log.info("purge: %s", ", ".join(f"{kind} {n}" for kind, n in counts.items()))
 
     @survives_full_disk
     def retry_mail(self) -> None:
