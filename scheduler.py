@@ -26,8 +26,8 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from leaksentry.alerts.exposures import AlertSettings
 from leaksentry.config import Config
-from leaksentry.exposures import AlertSettings
 from leaksentry.service import Service
 
 log = logging.getLogger("leaksentry.scheduler")

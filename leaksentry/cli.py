@@ -414,7 +414,7 @@ def alert_detach(alert_id, item_id, who, note, config_path):
     """
     import getpass
 
-    from leaksentry.exposures import AlertSettings, detach
+    from leaksentry.alerts.exposures import AlertSettings, detach
 
     config = load_config(config_path)
     with open_store(config) as store:
@@ -434,8 +434,8 @@ def digest(send_now, config_path):
 
     Example: leaksentry digest --send
     """
-    from leaksentry import digest as digests
     from leaksentry import jobs
+    from leaksentry.alerts import digest as digests
 
     config = load_config(config_path)
     with open_store(config) as store:

@@ -18,12 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from leaksentry import alerts, channels, diskspace
+from leaksentry import diskspace
+from leaksentry.alerts import channels, notify
+from leaksentry.alerts.exposures import AlertSettings, attach
+from leaksentry.alerts.mailer import Mailer, build_message
 from leaksentry.briefs import open_brief
 from leaksentry.config import Config, Source
 from leaksentry.errors import DeliveryError, LeaksentryError, SmtpUnavailable
-from leaksentry.exposures import AlertSettings, attach
-from leaksentry.mailer import Mailer, build_message
 from leaksentry.querycheck import distinctive_terms
 from leaksentry.store import Store, now
 from leaksentry.vault import Vault, sealing, vectors_context
@@ -350,7 +351,7 @@ def notify_alerts(config: Config, store: Store) -> int:
 
     settings = AlertSettings.from_dict(config.alerts)
     link = link_builder(config, settings.base_url)
-    return alerts.notify(store, settings, config.smtp.recipients, link=link)
+    return notify.notify(store, settings, config.smtp.recipients, link=link)
 
 
 def _match_row(match) -> dict:

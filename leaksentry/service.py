@@ -109,7 +109,7 @@ class Service:
     def digest_missed(self, due) -> bool:
         """Whether the digest due at `due` (an aware datetime) was never sent: the last one
         went out before it. A database without any digest yet has missed none."""
-        from leaksentry.digest import LAST_DIGEST_META
+        from leaksentry.alerts.digest import LAST_DIGEST_META
         from leaksentry.records import parse_iso_datetime
 
         try:
@@ -125,7 +125,7 @@ class Service:
         when the database cannot even be opened, a short notice says why instead."""
         if self.stopping.is_set():
             return
-        from leaksentry import digest
+        from leaksentry.alerts import digest
 
         with self._process_lock:
             try:

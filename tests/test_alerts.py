@@ -7,11 +7,12 @@ from email.utils import make_msgid
 import pytest
 from click.testing import CliRunner
 
-from leaksentry import digest, jobs
+from leaksentry import jobs
+from leaksentry.alerts import digest
+from leaksentry.alerts.exposures import AlertSettings, attach
 from leaksentry.briefs import read_brief_file, seal_brief
 from leaksentry.cli import cli
 from leaksentry.config import load_config
-from leaksentry.exposures import AlertSettings, attach
 from leaksentry.localservers import MailCatcher, free_port
 from leaksentry.records import Item, Match
 from leaksentry.store import Store

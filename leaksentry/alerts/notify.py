@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable
 from email.utils import make_msgid
 
-from leaksentry.exposures import AlertSettings, alert_state
+from leaksentry.alerts.exposures import AlertSettings, alert_state
 from leaksentry.store import Store, now
 
 MESSAGE_DOMAIN = "leaksentry.local"

@@ -12,12 +12,12 @@ import json
 from dataclasses import dataclass
 
 from leaksentry import diskspace
-from leaksentry.alerts import NOTIFIED_STATUSES, describe_details, recipients_for
+from leaksentry.alerts.exposures import AlertSettings
+from leaksentry.alerts.mailer import Mailer, build_message
+from leaksentry.alerts.notify import NOTIFIED_STATUSES, describe_details, recipients_for
 from leaksentry.config import Config
 from leaksentry.coverage import source_health
-from leaksentry.exposures import AlertSettings
 from leaksentry.health import readable
-from leaksentry.mailer import Mailer, build_message
 from leaksentry.store import Store, now
 
 LAST_DIGEST_META = "last_digest_at"
