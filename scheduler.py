@@ -1,5 +1,5 @@
 """The service's timing (APScheduler 3.x): each source at its interval, then match and send;
-the mail retry every minute; the digest daily at `[alerts] digest_time` (UTC).
+the mail retry every minute; the retention purge daily; the digest daily at `[alerts] digest_time` (UTC).
 
 Only wiring lives here; the work is in leaksentry.service. No job overlaps itself
 (max_instances=1, missed runs coalesced); a job that raises is logged and runs again at its
@@ -26,13 +26,14 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from leaksentry.alerts.exposures import AlertSettings
 from leaksentry.config import Config
-from leaksentry.exposures import AlertSettings
 from leaksentry.service import Service
 
 log = logging.getLogger("leaksentry.scheduler")
 MAIL_RETRY_SECONDS = 60
 MISFIRE_GRACE_SECONDS = 300  # crawls and the mail retry: a run this late is skipped (logged)
+PURGE_AFTER_START_SECONDS = 600  # the daily purge first runs this long after start
 LATE_SECONDS = 60  # a digest that starts this late says so in the log
 
 
@@ -63,6 +64,14 @@ def build_scheduler(service: Service) -> BlockingScheduler:
     scheduler.add_job(
         service.retry_mail, IntervalTrigger(seconds=MAIL_RETRY_SECONDS), id="mail-retry"
     )
+    purge = getattr(service, "purge", None)
+    if purge is not None:  # retention: daily, first soon after start (a service restarted
+        scheduler.add_job(  # every night still purges)
+            purge,
+            IntervalTrigger(days=1),
+            id="purge",
+            next_run_time=start + timedelta(seconds=PURGE_AFTER_START_SECONDS),
+        )
     hour, minute = digest_time(service.config)
     trigger = CronTrigger(hour=hour, minute=minute, timezone=UTC)
     scheduler.add_job(

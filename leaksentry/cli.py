@@ -468,7 +468,7 @@ def alert_detach(alert_id, item_id, who, note, config_path):
     """
     import getpass
 
-    from leaksentry.exposures import AlertSettings, detach
+    from leaksentry.alerts.exposures import AlertSettings, detach
 
     config = load_config(config_path)
     with open_store(config) as store:
@@ -488,8 +488,8 @@ def digest(send_now, config_path):
 
     Example: leaksentry digest --send
     """
-    from leaksentry import digest as digests
     from leaksentry import jobs
+    from leaksentry.alerts import digest as digests
 
     config = load_config(config_path)
     with open_store(config) as store:
@@ -661,6 +661,28 @@ def backup_command(out, config_path):
     click.echo(
         f"backup: {report.path} ({report.size / 2**20:.1f} MiB, {report.items} items, "
         f"{report.briefs} sealed briefs); the key is not in it"
+    )
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Count what would go; delete nothing.")
+@config_option
+def purge(dry_run, config_path):
+    """Delete what [retention] no longer keeps: old unmatched items (with their vectors,
+    signatures, raw captures, search rows) and old run figures. Matched items, alerts, the
+    outbox and the audit log stay. The service does this daily.
+
+    Example: leaksentry purge --dry-run
+    """
+    from leaksentry import jobs
+
+    config = load_config(config_path)
+    with open_store(config) as store:
+        counts = jobs.purge(config, store, dry_run=dry_run)
+    verb = "would delete" if dry_run else "deleted"
+    click.echo(
+        f"purge: {verb} {counts['items']} item(s), {counts['raw_captures']} raw capture(s), "
+        f"{counts['vectors']} cached vector(s), {counts['runs']} run record(s)"
     )
 
 

@@ -15,8 +15,10 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 from leaksentry.errors import ConfigError
+from leaksentry.retention import RetentionSettings
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 # Each source kind and the extra keys it takes (name -> type).
@@ -42,6 +44,7 @@ TOP_LEVEL_KEYS = {
     "matcher",
     "log_file",
     "keep_raw_days",
+    "retention",
     "min_free_disk_mb",
     "alerts",
     "allow_hosts",
@@ -103,7 +106,8 @@ class Config:
     matcher: dict = field(default_factory=dict)
     alerts: dict = field(default_factory=dict)  # the [alerts] table (see exposures.AlertSettings)
     log_file: Path | None = None
-    keep_raw_days: int = 30  # raw responses of unmatched items are kept this long
+    keep_raw_days: int = 30  # older name of [retention] raw_days
+    retention: dict = field(default_factory=dict)  # the [retention] table (see retention.py)
     # below this much free space where the database lives, crawling pauses (see diskspace.py)
     min_free_disk_mb: int = 200
     # chat channels: name -> Apprise URL (a secret: LEAKSENTRY_CHANNEL_<NAME> overrides)
@@ -325,6 +329,13 @@ def _problems(file: Path | None, data: dict, base: Path, env) -> list[str]:
         data.get("matcher", {}), MatcherSettings, "matcher", where, _MATCHER_RANGES
     )
     problems += _alerts_problems(data.get("alerts", {}), where)
+    retention = SimpleNamespace(
+        retention=data.get("retention", {}), keep_raw_days=data.get("keep_raw_days", 30)
+    )
+    if isinstance(retention.retention, dict):
+        check(RetentionSettings.from_config, retention)
+    else:
+        problems.append(f"{where}: [retention] must be a table")
     check(_channels, data.get("channels", {}), where, env)
     problems += _scalar_problems(data, where)
     for key in ("database", "key_file", "model", "log_file"):
@@ -392,6 +403,7 @@ def _build(file: Path | None, data: dict, base: Path, env) -> Config:
         alerts=dict(data.get("alerts", {})),
         log_file=resolve(data["log_file"], "") if data.get("log_file") else None,
         keep_raw_days=data.get("keep_raw_days", 30),
+        retention=dict(data.get("retention", {})),
         min_free_disk_mb=data.get("min_free_disk_mb", 200),
         allow_hosts=list(data.get("allow_hosts", [])),
         download_timeout=data.get("download_timeout", 30),
@@ -411,6 +423,10 @@ def _build(file: Path | None, data: dict, base: Path, env) -> Config:
             )
     for problem in _scalar_problems(data, where):
         raise ConfigError(problem)
+    try:
+        RetentionSettings.from_config(config)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
     inline = data.get("source", [])
     if "sources" in data:
         if not isinstance(data["sources"], str):

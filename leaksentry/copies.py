@@ -1,7 +1,7 @@
 """Is one text a copy of another? Word 3-grams compared exactly: Jaccard or containment.
 
 Used at ingest (spiders/stories.py checks the MinHash index's candidates with it) and when
-an alerting item may join a story (leaksentry/exposures.py): an item joins a story only when
+an alerting item may join a story (leaksentry/alerts/exposures.py): an item joins a story only when
 it retells the story's items, never for sharing a brief, a site or a time window.
 
 Measured on fictional wire copies (tests/test_stories.py): an edited syndicated copy (an

@@ -15,7 +15,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from leaksentry import digest, jobs
+from leaksentry import jobs
+from leaksentry.alerts import digest
 from leaksentry.briefs import add_brief_files
 from leaksentry.config import load_config
 from leaksentry.localservers import MailCatcher, StaticSite

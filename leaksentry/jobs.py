@@ -18,12 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from leaksentry import alerts, channels, diskspace
+from leaksentry import diskspace
+from leaksentry.alerts import channels, notify
+from leaksentry.alerts.exposures import AlertSettings, attach
+from leaksentry.alerts.mailer import Mailer, build_message
 from leaksentry.briefs import open_brief
 from leaksentry.config import Config, Source
 from leaksentry.errors import DeliveryError, LeaksentryError, SmtpUnavailable
-from leaksentry.exposures import AlertSettings, attach
-from leaksentry.mailer import Mailer, build_message
 from leaksentry.querycheck import distinctive_terms
 from leaksentry.store import Store, now
 from leaksentry.vault import Vault, sealing, vectors_context
@@ -355,7 +356,7 @@ def notify_alerts(config: Config, store: Store) -> int:
 
     settings = AlertSettings.from_dict(config.alerts)
     link = link_builder(config, settings.base_url)
-    return alerts.notify(store, settings, config.smtp.recipients, link=link)
+    return notify.notify(store, settings, config.smtp.recipients, link=link)
 
 
 def _match_row(match) -> dict:
@@ -369,10 +370,12 @@ def _match_row(match) -> dict:
     }
 
 
-def purge_raw_captures(config: Config, store: Store) -> int:
-    """Drop raw responses older than keep_raw_days; those of matched items stay as evidence."""
-    cutoff = datetime.now(UTC) - timedelta(days=config.keep_raw_days)
-    return store.purge_raw_captures(cutoff.isoformat(timespec="seconds"))
+def purge(config: Config, store: Store, dry_run: bool = False, **options) -> dict[str, int]:
+    """The daily purge: what the [retention] settings no longer keep (see retention.py)."""
+    from leaksentry import retention
+
+    settings = retention.RetentionSettings.from_config(config)
+    return retention.purge(store, settings, dry_run=dry_run, **options)
 
 
 # -- send ---------------------------------------------------------------------------------------

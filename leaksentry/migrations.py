@@ -292,3 +292,20 @@ def m008_social_identity(db: Database) -> None:
         "update items set canonical_url = 'social:' || canonical_url "
         "where kind = 'social' and canonical_url not like 'social:%'"
     )
+
+
+@migration
+def m009_retention(db: Database) -> None:
+    """What the daily purge needs: items by fetch time, matches by item, and the embeddings
+    cache with the time each vector was written (vectors older than this migration count
+    from now)."""
+    db["items"].create_index(["fetched_at"], if_not_exists=True)
+    db["matches"].create_index(["item_id"], if_not_exists=True)
+    db["embeddings"].add_column("created_at", str)
+    db.execute(
+        "update embeddings set created_at = ?",
+        [datetime.now(UTC).isoformat(timespec="seconds")],
+    )
+    db["embeddings"].create_index(["created_at"], if_not_exists=True)
+    db["runs"].create_index(["started_at"], if_not_exists=True)
+    db["source_runs"].create_index(["started_at"], if_not_exists=True)

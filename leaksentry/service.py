@@ -88,7 +88,15 @@ class Service:
             log.info("match: %s", matched)
             jobs.notify_alerts(self.config, store)
             self._send(store)
-            jobs.purge_raw_captures(self.config, store)
+
+    @survives_full_disk
+    def purge(self) -> None:
+        """The daily purge (retention), in short batches between which other steps write."""
+        if self.stopping.is_set():
+            return
+        with Store(self.config.database) as store:
+            counts = jobs.purge(self.config, store, should_stop=self.stopping.is_set)
+        log.info("purge: %s", ", ".join(f"{kind} {n}" for kind, n in counts.items()))
 
     @survives_full_disk
     def retry_mail(self) -> None:
@@ -101,7 +109,7 @@ class Service:
     def digest_missed(self, due) -> bool:
         """Whether the digest due at `due` (an aware datetime) was never sent: the last one
         went out before it. A database without any digest yet has missed none."""
-        from leaksentry.digest import LAST_DIGEST_META
+        from leaksentry.alerts.digest import LAST_DIGEST_META
         from leaksentry.records import parse_iso_datetime
 
         try:
@@ -117,7 +125,7 @@ class Service:
         when the database cannot even be opened, a short notice says why instead."""
         if self.stopping.is_set():
             return
-        from leaksentry import digest
+        from leaksentry.alerts import digest
 
         with self._process_lock:
             try:

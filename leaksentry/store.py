@@ -11,6 +11,7 @@ the items whose ``matched_at`` is still NULL, so a killed run resumes where it s
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -210,14 +211,75 @@ class Store:
         ).fetchone()
         return (row[0], zlib.decompress(row[1])) if row else None
 
-    def purge_raw_captures(self, older_than: str) -> int:
+    # -- retention (see leaksentry/retention.py): each call one short transaction ----------
+    # kept for ever: items that matched a brief, and the item each alert's story is named after
+    _PURGEABLE_ITEMS = (
+        "from items where fetched_at < ? and matched_at is not null "
+        "and not exists (select 1 from matches m where m.item_id = items.id) "
+        "and not exists (select 1 from alerts a where a.story = items.id)"
+    )
+
+    def _purge(self, select: str, params: list, delete, limit: int | None, dry_run: bool) -> int:
+        """Delete the keys `select` finds (at most `limit`), in one transaction; or count them."""
+        if dry_run:
+            return self.db.execute(f"select count(*) from ({select})", params).fetchone()[0]
+        with self.db.atomic():
+            if limit is not None:
+                select, params = select + " limit ?", [*params, limit]
+            keys = [row[0] for row in self.db.execute(select, params)]
+            for start in range(0, len(keys), 500):
+                delete(keys[start : start + 500])
+        return len(keys)
+
+    def _delete_where_in(self, table: str, column: str, keys: list) -> None:
+        marks = ",".join("?" * len(keys))
+        self.db.execute(f"delete from {table} where {column} in ({marks})", keys)
+
+    def _deleter(self, table: str, column: str):
+        return functools.partial(self._delete_where_in, table, column)
+
+    def purge_items(self, older_than: str, limit: int | None = None, dry_run=False) -> int:
+        """Drop scored items fetched before `older_than` that matched no brief, oldest first,
+        with their signatures and raw captures (their full-text rows go by trigger)."""
+
+        def delete(ids: list[str]) -> None:
+            for table in ("item_signatures", "raw_captures"):
+                self._delete_where_in(table, "item_id", ids)
+            self._delete_where_in("items", "id", ids)
+
+        select = f"select id {self._PURGEABLE_ITEMS} order by fetched_at"
+        return self._purge(select, [older_than], delete, limit, dry_run)
+
+    def purge_raw_captures(self, older_than: str, limit: int | None = None, dry_run=False) -> int:
         """Drop raw captures fetched before `older_than`, except those of matched items."""
-        cursor = self.db.execute(
-            "delete from raw_captures where fetched_at < ? "
-            "and item_id not in (select item_id from matches)",
-            [older_than],
+        select = (
+            "select item_id from raw_captures r where fetched_at < ? "
+            "and not exists (select 1 from matches m where m.item_id = r.item_id)"
         )
-        return cursor.rowcount
+        delete = self._deleter("raw_captures", "item_id")
+        return self._purge(select, [older_than], delete, limit, dry_run)
+
+    def purge_vectors(self, older_than: str, limit: int | None = None, dry_run=False) -> int:
+        """Drop cached passage vectors written before `older_than` (computed again if needed)."""
+        select = "select key from embeddings where created_at < ?"
+        delete = self._deleter("embeddings", "key")
+        return self._purge(select, [older_than], delete, limit, dry_run)
+
+    def purge_runs(self, older_than: str, limit: int | None = None, dry_run=False) -> int:
+        """Drop finished job runs and per-source crawl figures started before `older_than`;
+        the latest of each job and of each source stays."""
+        runs = (
+            "select id from runs where started_at < ? and finished_at is not null "
+            "and id not in (select max(id) from runs group by job)"
+        )
+        source_runs = (
+            "select id from source_runs where started_at < ? "
+            "and id not in (select max(id) from source_runs group by source)"
+        )
+        return sum(
+            self._purge(select, [older_than], self._deleter(table, "id"), limit, dry_run)
+            for table, select in (("runs", runs), ("source_runs", source_runs))
+        )
 
     def unmatched_items(self, limit: int = 500) -> list[Item]:
         rows = self.db.query(
@@ -333,8 +395,9 @@ class Store:
         return found
 
     def put_vectors(self, vectors: dict[str, np.ndarray]) -> None:
+        stamp = now()
         rows = [
-            {"key": key, "vector": np.asarray(v, dtype=np.float32).tobytes()}
+            {"key": key, "vector": np.asarray(v, dtype=np.float32).tobytes(), "created_at": stamp}
             for key, v in vectors.items()
         ]
         with self.db.atomic():

@@ -7,11 +7,12 @@ from email.utils import make_msgid
 import pytest
 from click.testing import CliRunner
 
-from leaksentry import digest, jobs
+from leaksentry import jobs
+from leaksentry.alerts import digest
+from leaksentry.alerts.exposures import AlertSettings, attach
 from leaksentry.briefs import read_brief_file, seal_brief
 from leaksentry.cli import cli
 from leaksentry.config import load_config
-from leaksentry.exposures import AlertSettings, attach
 from leaksentry.localservers import MailCatcher, free_port
 from leaksentry.records import Item, Match
 from leaksentry.store import Store
@@ -64,13 +65,13 @@ class World:
         self.store.add_briefs([seal_brief(BRIEF, Vault(new_key()))])
         self.brief_row = self.store.brief_row(BRIEF.id)
 
-    def match_run(self, *scored: tuple[Item, float, list[int], bool]) -> int:
+    def match_run(self, *scored: tuple[Item, float, list[int], bool], evidence=None) -> int:
         """Record items and their matcher decisions as match_new does; queue mail."""
         settings = AlertSettings.from_dict(self.config.alerts)
         with self.store.db.atomic():
             for it, score, details, alert in scored:
                 self.store.add_item(it, it.url, f"hash-{it.id}")
-                match = Match(BRIEF.id, it.id, score, details, [EVIDENCE], alert)
+                match = Match(BRIEF.id, it.id, score, details, evidence or [EVIDENCE], alert)
                 match_id = self.store.record_match(jobs._match_row(match))
                 if alert:
                     attach(self.store, self.brief_row, it, match, match_id, settings)
@@ -118,6 +119,42 @@ def test_alert_mail_names_codename_url_evidence_and_details_but_no_sealed_text(w
         assert "forty officers and two scanner vans" in text
     assert "Details revealed: #1, #3 of 5" in body
     assert_no_sealed_text(message_text(message), [BRIEF])
+
+
+def parse_html(html: str) -> tuple[set[str], str, list[str]]:
+    """The tags, the text (entities undone) and the link targets of an HTML part."""
+    from html.parser import HTMLParser
+
+    class Parser(HTMLParser):
+        tags, text, links = set(), [], []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.add(tag)
+            self.links += [value for name, value in attrs if name == "href"]
+
+        def handle_data(self, data):
+            self.text.append(data)
+
+    parser = Parser()
+    parser.feed(html)
+    return parser.tags, "".join(parser.text), parser.links
+
+
+def test_public_text_is_escaped_in_the_alert_mails_html(world, mail):
+    """Evidence, URLs and sources come from public items: markup in them is shown, not run."""
+    hostile = 'Officers at the east gate <script>alert("x")</script> on <b>Friday</b> & later'
+    leak = item(1, "courier.example", text=hostile)
+    leak.url = "http://courier.example/a?b=1&c=<x>"
+    world.match_run((leak, 0.81, [0, 2], True), evidence=[hostile])
+    assert world.send().counts["sent"] == 1
+    (message,) = mail.messages
+    html = message.get_body(("html",)).get_content()
+    tags, text, links = parse_html(html)
+    assert "script" not in tags and "b" not in tags  # shown as text, never markup
+    assert hostile in text
+    assert leak.url in links and leak.url in text
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert hostile in message.get_body(("plain",)).get_content()  # plain text as it was
 
 
 def test_one_story_one_alert_one_follow_up_threaded(world, mail):

@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from leaksentry import digest, jobs
+from leaksentry import jobs
+from leaksentry.alerts import digest
 from leaksentry.localservers import MailCatcher, free_port
 from leaksentry.web.app import create_app
 from leaksentry.web.operators import Rights, add_operator

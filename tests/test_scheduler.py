@@ -224,8 +224,8 @@ def test_a_digest_missed_while_the_service_was_down_is_sent_at_start(caplog):
 def test_the_service_tells_a_missed_digest_from_a_sent_one(tmp_path):
     from datetime import UTC, datetime, timedelta
 
+    from leaksentry.alerts.digest import LAST_DIGEST_META
     from leaksentry.config import load_config
-    from leaksentry.digest import LAST_DIGEST_META
     from leaksentry.service import Service
     from leaksentry.store import Store
 

@@ -11,10 +11,10 @@ from click.testing import CliRunner
 from itsdangerous import TimestampSigner
 
 from leaksentry import jobs
+from leaksentry.alerts.exposures import AlertSettings, attach
 from leaksentry.briefs import read_brief_file, seal_brief
 from leaksentry.cli import cli
 from leaksentry.config import load_config
-from leaksentry.exposures import AlertSettings, attach
 from leaksentry.records import Item, Match
 from leaksentry.store import Store
 from leaksentry.vault import initialise, load_key, open_vault

@@ -14,8 +14,8 @@ from datetime import timedelta
 from flask import Flask, g, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from leaksentry.alerts.exposures import AlertSettings
 from leaksentry.config import Config
-from leaksentry.exposures import AlertSettings
 from leaksentry.store import Store
 from leaksentry.vault import Vault, load_key, open_vault
 from leaksentry.web.keys import derive

@@ -14,10 +14,10 @@ import json
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from leaksentry import exposures
+from leaksentry.alerts import exposures
+from leaksentry.alerts.exposures import AlertSettings
 from leaksentry.briefs import open_brief
 from leaksentry.errors import LeaksentryError
-from leaksentry.exposures import AlertSettings
 from leaksentry.web import present
 from leaksentry.web.app import context, get_store
 from leaksentry.web.auth import allowed_briefs

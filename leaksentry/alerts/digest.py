@@ -7,17 +7,17 @@ and nothing of any other brief; default recipients get all.
 
 from __future__ import annotations
 
-import html
 import json
 from dataclasses import dataclass
 
 from leaksentry import diskspace
-from leaksentry.alerts import NOTIFIED_STATUSES, describe_details, recipients_for
+from leaksentry.alerts import mailhtml
+from leaksentry.alerts.exposures import AlertSettings
+from leaksentry.alerts.mailer import Mailer, build_message
+from leaksentry.alerts.notify import NOTIFIED_STATUSES, describe_details, recipients_for
 from leaksentry.config import Config
 from leaksentry.coverage import source_health
-from leaksentry.exposures import AlertSettings
 from leaksentry.health import readable
-from leaksentry.mailer import Mailer, build_message
 from leaksentry.store import Store, now
 
 LAST_DIGEST_META = "last_digest_at"
@@ -98,9 +98,7 @@ def send_notice(config: Config, error: str) -> int:
         "Open alerts and coverage cannot be listed until then.",
     ]
     subject = "[leaksentry] digest: disk full, the database cannot be opened"
-    body_html = (
-        "<html><body>" + "".join(f"<p>{html.escape(x)}</p>" for x in lines) + "</body></html>"
-    )
+    body_html = mailhtml.render("notice.html", lines=lines)
     notices = [
         Digest(address, subject, "\n".join(lines) + "\n", body_html, [])
         for address in settings.digest_recipients or config.smtp.recipients
@@ -169,16 +167,16 @@ def _render(recipient, waiting, still_open, failed, blind, space, briefs) -> Dig
         f"[leaksentry] digest: {len(waiting)} low-severity, {len(still_open)} open, "
         f"{len(blind)} source(s) not read" + (", disk nearly full" if space.low else "")
     )
-    text, body = [subject.removeprefix("[leaksentry] "), ""], []
+    text = [subject.removeprefix("[leaksentry] "), ""]
     for title, lines, empty in sections:
         text += [title + ":", *(f"  - {entry}" for entry in lines or [empty]), ""]
-        items = "".join(f"<li>{html.escape(entry)}</li>" for entry in lines or [empty])
-        body.append(f"<h3>{html.escape(title)}</h3><ul>{items}</ul>")
     text.append("Detail numbers refer to the sealed briefs; their wording is never in mail.")
     return Digest(
         recipient=recipient,
         subject=subject,
         body_text="\n".join(text) + "\n",
-        body_html="<html><body>" + "".join(body) + "</body></html>",
+        body_html=mailhtml.render(
+            "digest.html", sections=[(title, lines or [empty]) for title, lines, empty in sections]
+        ),
         waiting=[a["id"] for a in waiting],
     )

@@ -11,12 +11,12 @@ A message names the codename, the score, the public URLs, the public evidence an
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Callable
 from email.utils import make_msgid
 
-from leaksentry.exposures import AlertSettings, alert_state
+from leaksentry.alerts import mailhtml
+from leaksentry.alerts.exposures import AlertSettings, alert_state
 from leaksentry.store import Store, now
 
 MESSAGE_DOMAIN = "leaksentry.local"
@@ -177,26 +177,7 @@ def render(
         "Record your verdict with `leaksentry alert confirm|dismiss "
         f"{alert['id']}` or on the triage page.",
     ]
-    rows = "".join(
-        f"<tr><th align='left'>{html.escape(label)}</th><td>{_html_value(value)}</td></tr>"
-        for label, value in facts
-    )
-    quotes = "".join(f"<blockquote>{html.escape(p)}</blockquote>" for p in evidence)
-    spread_rows = "".join(
-        f"<tr><td>{html.escape(when)}</td><td>{html.escape(source)}</td>"
-        f"<td>{_html_value(url)}</td><td>{html.escape(about)}</td></tr>"
-        for when, source, url, about in spread
-    )
-    body_html = (
-        f"<html><body><p>{html.escape(opening)}</p><table>{rows}</table>"
-        f"<h3>Public evidence</h3>{quotes}<h3>Spread over time</h3><table>{spread_rows}</table>"
-        "<p><small>Detail numbers refer to the sealed brief; its wording is not included in "
-        "this mail.</small></p></body></html>"
+    body_html = mailhtml.render(
+        "alert.html", opening=opening, facts=facts, evidence=evidence, spread=spread
     )
     return {"subject": subject, "body_text": "\n".join(text) + "\n", "body_html": body_html}
-
-
-def _html_value(value: str) -> str:
-    if value.startswith(("http://", "https://")):
-        return f"<a href='{html.escape(value, quote=True)}'>{html.escape(value)}</a>"
-    return html.escape(value)
