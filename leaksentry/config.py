@@ -264,7 +264,7 @@ def _table_problems(table, known_from, section: str, where: str, ranges: dict) -
 def _alerts_problems(table, where: str) -> list[str]:
     from datetime import datetime
 
-    from leaksentry.exposures import AlertSettings
+    from leaksentry.alerts.exposures import AlertSettings
 
     problems = _table_problems(table, AlertSettings, "alerts", where, _ALERTS_RANGES)
     if not isinstance(table, dict):

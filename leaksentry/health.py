@@ -52,6 +52,9 @@ def check(
     _mail(store, health, briefs)
     if briefs is None:
         _briefs(store, health)
+    from leaksentry.jobs import calibration_note
+
+    health.lines.append(("matcher", calibration_note(store)[0]))
     return health
 
 

@@ -292,6 +292,28 @@ def retro_check(config: Config, store: Store, vault: Vault, matcher, brief_ids) 
     return report
 
 
+CALIBRATION_META = "matcher_calibration"  # what the last calibration measured (health, digest)
+
+
+def calibration_note(store: Store) -> tuple[str, bool]:
+    """The matcher's last calibration in one line, and whether the stream was too small to
+    measure (then the built-in tails and a higher floor are in use: health and the digest
+    say so)."""
+    raw = store.get_meta(CALIBRATION_META)
+    if not raw:
+        return "not calibrated yet (no match run with stored items)", False
+    row = json.loads(raw)
+    text = f"calibrated {row['at']} on {row['items']} item(s), {row['items_per_week']:.0f} a week"
+    if row["margin"]:
+        text += (
+            f"; too few items to measure the stream: built-in tails, and the floor raised by "
+            f"{row['margin']:g} (fewer false alerts, later alerts) until it grows"
+        )
+    elif row["small"]:
+        text += f"; too few {' and '.join(row['small'])} items: built-in tails for them"
+    return text, bool(row["margin"] or row["small"])
+
+
 def calibrate(store: Store, matcher, prepared_briefs: list) -> None:
     """Measure a sample of the recent stored stream: how rarely its unrelated items come
     close to each brief, and how many items a week it brings (the budget's denominator).
@@ -318,6 +340,20 @@ def calibrate(store: Store, matcher, prepared_briefs: list) -> None:
         for kind in ("news", "social")
         if sum(1 for item in background if (item.kind == "social") == (kind == "social"))
         < settings.min_background
+    )
+    store.set_meta(
+        CALIBRATION_META,
+        json.dumps(
+            {
+                "at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "items": len(background),
+                "items_per_week": round(matcher.background.items_per_week, 1),
+                "small": small,
+                "margin": settings.small_stream_margin
+                if len(background) < settings.min_background
+                else 0.0,
+            }
+        ),
     )
     log.info(
         "calibrated on %d background item(s) (%.0f items a week); %d brief(s) above the floor%s",

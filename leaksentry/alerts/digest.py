@@ -46,6 +46,9 @@ def build(config: Config, store: Store) -> list[Digest]:
     failed = store.message_rows("failed")
     blind = [h for h in source_health(config, store) if h.health not in ("ok", "disabled")]
     space = diskspace.measure(config)
+    from leaksentry.jobs import calibration_note  # jobs imports this package
+
+    matcher_note = calibration_note(store)[0]
     audiences: dict[str | None, set[str]] = {None: set(briefs)}
     for address in defaults:
         audiences[address] = set(briefs)
@@ -60,7 +63,9 @@ def build(config: Config, store: Store) -> list[Digest]:
         # a failed mail names its brief (subject) and recipients (error): only about the
         # reader's own briefs; a failed digest only to readers of every brief
         undelivered = [m for m in failed if readable(m, None if every else brief_ids)]
-        digests.append(_render(recipient, mine, still_open, undelivered, blind, space, briefs))
+        digests.append(
+            _render(recipient, mine, still_open, undelivered, blind, space, briefs, matcher_note)
+        )
     return digests
 
 
@@ -128,7 +133,9 @@ def _message_row(digest: Digest) -> dict:
     }
 
 
-def _render(recipient, waiting, still_open, failed, blind, space, briefs) -> Digest:
+def _render(
+    recipient, waiting, still_open, failed, blind, space, briefs, matcher_note=""
+) -> Digest:
     def line(alert: dict) -> str:
         brief = briefs[alert["brief_id"]]
         details = describe_details(json.loads(alert["details"]), brief.get("n_details"))
@@ -155,6 +162,7 @@ def _render(recipient, waiting, still_open, failed, blind, space, briefs) -> Dig
             ],
             "none: every source was read",
         ),
+        ("Matcher", [matcher_note] if matcher_note else [], "not calibrated yet"),
         (
             "Disk",
             [diskspace.paused_message(space) + "; free space there or lower min_free_disk_mb"]
