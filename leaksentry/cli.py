@@ -815,6 +815,8 @@ def _print_crawl(report) -> None:
             f"duplicates {result['duplicates']}, malformed {result['malformed']}, "
             f"failed pages {result['failed_pages']}: {status}"
         )
+        if not result["ok"]:  # and one line on stderr, beside the logs
+            click.echo(f"crawl {name}: ERROR {result['error']}", err=True)
     for error in report.errors:
         if not report.counts.get("results"):
             click.echo(f"crawl: ERROR {error}", err=True)

@@ -46,9 +46,15 @@ def mail(tmp_path):
 def write_config(
     folder: Path, sources: list[dict] | None = None, smtp_port: int = 1, **extra
 ) -> Path:
-    """A configuration file in `folder` with relative paths and the given sources."""
+    """A configuration file in `folder` with relative paths and the given sources.
+
+    The test sites hold a handful of items: far too few to measure a stream, so the matcher
+    would ask `small_stream_margin` more of every leak. These tests are about the plumbing
+    (crawl, match, alert, mail, health), so the margin is 0 here; tests/test_small_stream.py
+    tests the caution itself."""
     lines = ['database = "ls.db"', 'key_file = "ls.key"']
     lines += [f"{key} = {value!r}".replace("'", '"') for key, value in extra.items()]
+    lines += ["[matcher]", "small_stream_margin = 0"]
     lines += ["[smtp]", 'host = "127.0.0.1"', f"port = {smtp_port}", "timeout = 5"]
     for source in sources or []:
         # the saved pages are dated November 2026: a first crawl reaches back to them

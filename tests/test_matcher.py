@@ -135,8 +135,7 @@ def test_adding_a_brief_reports_a_leak_already_in_the_backlog(tmp_path, embedder
 
     from conftest import write_config
 
-    config = write_config(tmp_path)
-    config.write_text(config.read_text() + PLUMBING, encoding="utf-8")
+    config = write_config(tmp_path)  # small_stream_margin = 0, as PLUMBING
     runner = CliRunner()
     assert runner.invoke(cli, ["init", "--config", str(config)]).exit_code == 0
     with Store(tmp_path / "ls.db") as store:

@@ -77,7 +77,7 @@ def test_the_crawl_process_gets_no_key_and_no_secret(monkeypatch):
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("LEAKSENTRY_CONFIG", "leaksentry.toml")
     show = "import os, json; print(json.dumps(sorted(os.environ)))"
-    output, status = jobs._run_child([sys.executable, "-c", show], lambda: False)
+    output, status, _stopped = jobs._run_child([sys.executable, "-c", show], lambda: False)
     assert status == 0
     seen = set(__import__("json").loads(output))
     assert not seen & set(secrets), sorted(seen & set(secrets))

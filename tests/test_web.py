@@ -207,7 +207,7 @@ def test_pages_show_the_story_but_never_sealed_text(client, world):
     assert "T-DOCK" in texts["/briefs"] and "2026-11-06" in texts["/briefs"]
     assert "city-feed" in texts["/coverage"] and "never crawled" in texts["/coverage"]
     assert "1 source(s) not read" in texts["/coverage"]  # what `leaksentry health` says
-    assert "MiB free" in texts["/coverage"] and "active;" in texts["/coverage"]
+    assert "MiB free" in texts["/coverage"] and "open alert(s)" in texts["/coverage"]
     assert "names the gate" in texts["/audit"]
     for detail in BRIEF.details:  # no detail's wording, not even a short one
         assert detail not in "\n".join(texts.values())
