@@ -49,6 +49,7 @@ def build(config: Config, store: Store) -> list[Digest]:
     from leaksentry.jobs import calibration_note  # jobs imports this package
 
     matcher_note = calibration_note(store)[0]
+    urls = store.story_urls()
     audiences: dict[str | None, set[str]] = {None: set(briefs)}
     for address in defaults:
         audiences[address] = set(briefs)
@@ -64,7 +65,18 @@ def build(config: Config, store: Store) -> list[Digest]:
         # reader's own briefs; a failed digest only to readers of every brief
         undelivered = [m for m in failed if readable(m, None if every else brief_ids)]
         digests.append(
-            _render(recipient, mine, still_open, undelivered, blind, space, briefs, matcher_note)
+            _render(
+                recipient,
+                mine,
+                still_open,
+                undelivered,
+                blind,
+                space,
+                briefs,
+                matcher_note,
+                sources=len(config.sources),
+                urls=urls,
+            )
         )
     return digests
 
@@ -134,7 +146,16 @@ def _message_row(digest: Digest) -> dict:
 
 
 def _render(
-    recipient, waiting, still_open, failed, blind, space, briefs, matcher_note=""
+    recipient,
+    waiting,
+    still_open,
+    failed,
+    blind,
+    space,
+    briefs,
+    matcher_note="",
+    sources=1,
+    urls=None,
 ) -> Digest:
     def line(alert: dict) -> str:
         brief = briefs[alert["brief_id"]]
@@ -143,6 +164,7 @@ def _render(
         return (
             f"alert {alert['id']}: {brief['codename']}, score {alert['max_score']:.2f}, "
             f"{alert['severity']}, {alert['items']} item(s) on {sites} site(s), details {details}"
+            + (f", {url}" if (url := (urls or {}).get(alert["id"])) else "")
         )
 
     sections = [
@@ -160,7 +182,7 @@ def _render(
                 + (f"; last error: {h.last_error}" if h.last_error else "")
                 for h in blind
             ],
-            "none: every source was read",
+            "none: every source was read" if sources else "no sources configured",
         ),
         ("Matcher", [matcher_note] if matcher_note else [], "not calibrated yet"),
         (
