@@ -388,6 +388,7 @@ def alerts(status, config_path):
         rows = store.alert_rows(status)
         codenames = {row["id"]: row["codename"] for row in store.brief_rows()}
         messages = store.message_rows()
+        urls = store.story_urls()
     if not rows:
         click.echo("no alerts")
     for row in rows:
@@ -397,6 +398,7 @@ def alerts(status, config_path):
             f"{row['id']:>4} {row['status']:<9} {row['severity']:<4} "
             f"{codenames.get(row['brief_id'], row['brief_id']):<18} score {row['max_score']:.2f} "
             f"{row['items']} item(s) on {sites} site(s){flags}"
+            + (f" {urls[row['id']]}" if row["id"] in urls else "")
         )
         for message in (m for m in messages if m["alert_id"] == row["id"]):
             error = f" ({message['last_error']})" if message["last_error"] else ""

@@ -464,6 +464,20 @@ class Store:
             sql, params = sql + " where status = ?", [status]
         return list(self.db.query(sql + " order by id", params))
 
+    def story_urls(self) -> dict[int, str]:
+        """Each alert's public URL: that of its story's first item (the item the story is
+        named after), else of its oldest matched item with one."""
+        urls = {}
+        for row in self.db.query(
+            "select a.id, s.url as story_url, (select i.url from matches m join items i "
+            "on i.id = m.item_id where m.alert_id = a.id and i.url is not null and i.url != '' "
+            "order by coalesce(datetime(i.published), datetime(m.created_at)), m.id limit 1) "
+            "as first_url from alerts a left join items s on s.id = a.story"
+        ):
+            if url := row["story_url"] or row["first_url"]:
+                urls[row["id"]] = url
+        return urls
+
     def alert_items(self, alert_id: int) -> list[dict]:
         """The matches of an alert with their public items, oldest first."""
         return list(

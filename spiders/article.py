@@ -57,15 +57,25 @@ def extract_article(response: TextResponse) -> Article | None:
 
 
 def looks_truncated(text: str, page: str) -> bool:
-    """A short text, a text ending mid-sentence, or a paywall notice on the page."""
-    tail = text.rstrip()[-1:]
+    """Text that stops mid-sentence or on an ellipsis or "read more", or a paywall notice on
+    the page. A short text that ends with a full sentence is complete (a brief news item);
+    a long one is judged by its ending only where that ending says it was cut."""
+    body = text.rstrip()
     lowered = page.lower()
     return (
-        len(text.split()) < SHORT_ARTICLE_WORDS
-        or tail in ("…", ",")
-        or text.rstrip().endswith("...")
+        body.endswith(("…", "...", ",", ";", ":", "-", "–"))
+        or body.lower().rstrip(".:»>›→ ").endswith(READ_MORE)
+        or (len(body.split()) < SHORT_ARTICLE_WORDS and not _ends_a_sentence(body))
         or any(marker in lowered for marker in PAYWALL_MARKERS)
     )
+
+
+READ_MORE = ("read more", "continue reading", "read the full story", "read the full article")
+
+
+def _ends_a_sentence(text: str) -> bool:
+    """Ends with . ! or ? (also inside closing quotes or brackets)."""
+    return text.rstrip("\"'”’»)]* ").endswith((".", "!", "?"))
 
 
 def page_published(response: TextResponse) -> str | None:

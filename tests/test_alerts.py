@@ -106,7 +106,7 @@ def test_alert_mail_names_codename_url_evidence_and_details_but_no_sealed_text(w
     world.match_run((item(1, "courier.example"), 0.81, [0, 2], True))
     assert world.send().counts["sent"] == 1
     (message,) = mail.messages
-    assert message["Subject"] == "[leaksentry] AMBER KESTREL: possible exposure (score 0.81)"
+    assert message["Subject"] == "[leaksentry] AMBER KESTREL: high severity exposure (score 0.81)"
     assert sorted(a.strip() for a in message["To"].split(",")) == [
         "desk@example.org",
         "duty@example.org",
@@ -177,8 +177,8 @@ def test_one_story_one_alert_one_follow_up_threaded(world, mail):
     assert len(world.store.alert_rows()) == 1
     subjects = [str(m["Subject"]) for m in mail.messages]
     assert subjects == [
-        "[leaksentry] AMBER KESTREL: possible exposure (score 0.80)",
-        "Re: [leaksentry] AMBER KESTREL: spreading, 6 site(s) (score 0.80)",
+        "[leaksentry] AMBER KESTREL: high severity exposure (score 0.80)",
+        "Re: [leaksentry] AMBER KESTREL: spreading, 6 site(s), high severity (score 0.80)",
     ]
     first_mail, follow_up = mail.messages
     assert follow_up["In-Reply-To"] == first_mail["Message-ID"]
@@ -374,7 +374,7 @@ def test_a_dismissed_story_never_swallows_a_real_leak_of_the_same_brief_on_the_s
     world.send()
     assert len(world.store.alert_rows()) == 2, "the leak joined the dismissed story"
     assert [str(m["Subject"]) for m in mail.messages][-1] == (
-        "[leaksentry] AMBER KESTREL: possible exposure (score 0.86)"
+        "[leaksentry] AMBER KESTREL: high severity exposure (score 0.86)"
     )
     # a copy of the harmless article (same content elsewhere) is the dismissed story: silent
     world.match_run((item(3, "harbour.example", text=HARMLESS), 0.8, [0], True))
@@ -406,8 +406,8 @@ def test_a_confirmed_leak_that_spreads_to_a_second_site_is_followed_up(world, ma
     world.send()
     subjects = [str(m["Subject"]) for m in mail.messages]
     assert subjects == [
-        "[leaksentry] AMBER KESTREL: possible exposure (score 0.86)",
-        "Re: [leaksentry] AMBER KESTREL: spreading, 2 site(s) (score 0.86)",
+        "[leaksentry] AMBER KESTREL: high severity exposure (score 0.86)",
+        "Re: [leaksentry] AMBER KESTREL: spreading, 2 site(s), high severity (score 0.86)",
     ]
     assert "harbour.example" in mail.messages[1].get_body(("plain",)).get_content()
 

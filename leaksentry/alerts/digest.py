@@ -8,7 +8,8 @@ and nothing of any other brief; default recipients get all.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 
 from leaksentry import diskspace
 from leaksentry.alerts import mailhtml
@@ -21,6 +22,11 @@ from leaksentry.health import readable
 from leaksentry.store import Store, now
 
 LAST_DIGEST_META = "last_digest_at"
+QUIET_SUBJECT = "[leaksentry] digest: all quiet this week"
+QUIET_LINE = (
+    "All quiet: no alert, no undelivered mail, every source read, the disk has room. "
+    "Quiet digests are mailed on Mondays only, so you know the service is running."
+)
 
 
 @dataclass
@@ -30,6 +36,7 @@ class Digest:
     body_text: str
     body_html: str
     waiting: list[int]  # low-severity alerts this digest carries
+    quiet: bool = False  # nothing to say: no alert, undelivered mail, unread source or disk problem
 
 
 def build(config: Config, store: Store) -> list[Digest]:
@@ -49,6 +56,7 @@ def build(config: Config, store: Store) -> list[Digest]:
     from leaksentry.jobs import calibration_note  # jobs imports this package
 
     matcher_note = calibration_note(store)[0]
+    urls = store.story_urls()
     audiences: dict[str | None, set[str]] = {None: set(briefs)}
     for address in defaults:
         audiences[address] = set(briefs)
@@ -64,14 +72,43 @@ def build(config: Config, store: Store) -> list[Digest]:
         # reader's own briefs; a failed digest only to readers of every brief
         undelivered = [m for m in failed if readable(m, None if every else brief_ids)]
         digests.append(
-            _render(recipient, mine, still_open, undelivered, blind, space, briefs, matcher_note)
+            _render(
+                recipient,
+                mine,
+                still_open,
+                undelivered,
+                blind,
+                space,
+                briefs,
+                matcher_note,
+                sources=len(config.sources),
+                urls=urls,
+            )
         )
     return digests
 
 
-def queue(config: Config, store: Store) -> int:
-    """Put every recipient's digest in the outbox; mark the waiting alerts as carried."""
-    digests = [d for d in build(config, store) if d.recipient]
+def to_mail(digests: list[Digest], today: date | None = None) -> list[Digest]:
+    """The digests worth a mail: a quiet one (nothing to say) is not mailed, except on
+    Mondays, as an "all quiet" digest, so that silence never looks like a dead service."""
+    monday = (today or datetime.now(UTC).date()).weekday() == 0
+    return [
+        replace(
+            d,
+            subject=QUIET_SUBJECT,
+            body_text=QUIET_LINE + "\n\n" + d.body_text,
+        )
+        if d.quiet
+        else d
+        for d in digests
+        if d.recipient and (monday or not d.quiet)
+    ]
+
+
+def queue(config: Config, store: Store, today: date | None = None) -> int:
+    """Put the digests worth a mail in the outbox (`to_mail`); mark the waiting alerts as
+    carried."""
+    digests = to_mail(build(config, store), today)
     with store.db.atomic():
         for digest in digests:
             store.queue_message(
@@ -89,7 +126,7 @@ def send_directly(config: Config, store: Store) -> int:
 
     Nothing is written, so the waiting alerts are carried again by the next digest.
     """
-    return _send_now(config, [d for d in build(config, store) if d.recipient])
+    return _send_now(config, to_mail(build(config, store)))
 
 
 def send_notice(config: Config, error: str) -> int:
@@ -134,7 +171,16 @@ def _message_row(digest: Digest) -> dict:
 
 
 def _render(
-    recipient, waiting, still_open, failed, blind, space, briefs, matcher_note=""
+    recipient,
+    waiting,
+    still_open,
+    failed,
+    blind,
+    space,
+    briefs,
+    matcher_note="",
+    sources=1,
+    urls=None,
 ) -> Digest:
     def line(alert: dict) -> str:
         brief = briefs[alert["brief_id"]]
@@ -143,6 +189,7 @@ def _render(
         return (
             f"alert {alert['id']}: {brief['codename']}, score {alert['max_score']:.2f}, "
             f"{alert['severity']}, {alert['items']} item(s) on {sites} site(s), details {details}"
+            + (f", {url}" if (url := (urls or {}).get(alert["id"])) else "")
         )
 
     sections = [
@@ -160,7 +207,7 @@ def _render(
                 + (f"; last error: {h.last_error}" if h.last_error else "")
                 for h in blind
             ],
-            "none: every source was read",
+            "none: every source was read" if sources else "no sources configured",
         ),
         ("Matcher", [matcher_note] if matcher_note else [], "not calibrated yet"),
         (
@@ -187,4 +234,5 @@ def _render(
             "digest.html", sections=[(title, lines or [empty]) for title, lines, empty in sections]
         ),
         waiting=[a["id"] for a in waiting],
+        quiet=not (waiting or still_open or failed or blind or space.low),
     )

@@ -132,11 +132,16 @@ def render(
     codename, score = brief["codename"], alert["max_score"]
     if kind == "follow-up":
         subject = (
-            f"Re: [leaksentry] {codename}: spreading, {len(domains)} site(s) (score {score:.2f})"
+            f"Re: [leaksentry] {codename}: spreading, {len(domains)} site(s), "
+            f"{alert['severity']} severity (score {score:.2f})"
         )
         opening = f"The exposure of {codename} (alert {alert['id']}) is spreading."
     else:
-        subject = f"[leaksentry] {codename}: possible exposure (score {score:.2f})"
+        # short: a longer subject opening with "[" is folded by the email package onto a
+        # line of its own, and a reader sees it with a leading space
+        subject = (
+            f"[leaksentry] {codename}: {alert['severity']} severity exposure (score {score:.2f})"
+        )
         opening = f"A public item appears to expose the sealed brief {codename}."
     facts = [
         (

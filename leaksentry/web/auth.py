@@ -71,7 +71,12 @@ def _from_mail_link(alert_id: int, sig: str):
     if state == "ok":
         flash(f"Log in to open alert {alert_id}.")
         return redirect(url_for("auth.login", next=url_for("triage.alert", alert_id=alert_id)))
-    flash(f"That link is {state}. Log in and find alert {alert_id} in the list.")
+    why = {
+        "expired": f"it is older than {context().link_days:g} days (serve --link-days)",
+        "invalid": "it was signed with a key since rotated (leaksentry key rotate), "
+        "or it has expired or been changed",
+    }[state]
+    flash(f"That link is {state}: {why}. Log in and open alert {alert_id} from the alerts list.")
     return redirect(url_for("auth.login"))
 
 
