@@ -104,10 +104,6 @@ class Background:
     items_per_week: float = DEFAULT_ITEMS_PER_WEEK  # the stream's volume
     document_frequency: Counter = field(default_factory=Counter)  # items naming each term
 
-    @property
-    def calibrated(self) -> bool:
-        return bool(self.topic)
-
     def count_terms(self, term_sets) -> None:
         for terms in term_sets:
             self.document_frequency.update(terms)

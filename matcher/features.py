@@ -138,7 +138,6 @@ def measure(briefs, items, info=term_info) -> dict[str, np.ndarray]:
     for k, brief in enumerate(briefs):  # the last group is the summary's own names
         revealed[:, k, len(brief.specific) - 1 :] = False
     out["details"] = revealed.sum(axis=2).astype(np.float32)
-    out["revealed"] = revealed
     if n_briefs > 1:
         order = np.sort(out["topic"], axis=1)
         first, second = order[:, -1:], order[:, -2:-1]
