@@ -195,7 +195,6 @@ _MATCHER_RANGES = {
     "detail_info": (0, None, True, False, "above 0"),
     "max_evidence": (1, None, False, False, "1 or more"),
     "candidate_floor": (0, 1, False, True, "from 0 to below 1 (a score)"),
-    "first_stage": (0, None, False, False, "0 or more"),
     "min_background": (0, None, False, False, "0 or more"),
     "background_days": (0, None, True, False, "above 0"),
     "background_items": (1, None, False, False, "1 or more"),

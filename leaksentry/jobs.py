@@ -26,6 +26,7 @@ from leaksentry.briefs import open_brief
 from leaksentry.config import Config, Source
 from leaksentry.errors import DeliveryError, LeaksentryError, SmtpUnavailable
 from leaksentry.querycheck import distinctive_terms
+from leaksentry.records import Item
 from leaksentry.store import Store, now
 from leaksentry.vault import Vault, sealing, vectors_context
 
@@ -314,26 +315,57 @@ def calibration_note(store: Store) -> tuple[str, bool]:
     return text, bool(row["margin"] or row["small"])
 
 
-def calibrate(store: Store, matcher, prepared_briefs: list) -> None:
-    """Measure a sample of the recent stored stream: how rarely its unrelated items come
-    close to each brief, and how many items a week it brings (the budget's denominator).
+BACKGROUND_META = "matcher_background"  # the fixed sample: its item ids, and when drawn
 
-    The sample is kept (a fixed background) and measured again when the briefs change, the
-    stream doubled, or recalibrate_hours passed; the result stays on the matcher for the
-    life of the process, so the same item gets the same decision between refreshes.
+
+def background_sample(store: Store, settings) -> list[Item]:
+    """The background the matcher is calibrated on: a sample of the recent stored stream,
+    drawn once and kept (in the store, so every process uses the same one) until
+    recalibrate_hours pass, the recent stream grows to twice its size, or retention removed
+    half of it. A fixed sample keeps decisions the same between refreshes, and its vectors
+    are computed whole once and then read from the store: a new `match` process does not
+    embed the stream again."""
+    since = datetime.now(UTC) - timedelta(days=settings.background_days)
+    stamp = since.isoformat(timespec="seconds")
+    raw = store.get_meta(BACKGROUND_META)
+    if raw:
+        kept = json.loads(raw)
+        sample = store.items_by_ids(kept["ids"])
+        age = datetime.now(UTC) - datetime.fromisoformat(kept["at"])
+        recent = min(store.count_items_since(stamp), settings.background_items)
+        if (
+            age < timedelta(hours=settings.recalibrate_hours)
+            and len(sample) * 2 >= len(kept["ids"])
+            and recent < max(len(kept["ids"]), 1) * 2
+        ):
+            return sample
+    sample = store.recent_items(stamp, settings.background_items)
+    drawn = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "ids": [i.id for i in sample]}
+    store.set_meta(BACKGROUND_META, json.dumps(drawn))
+    return sample
+
+
+def calibrate(store: Store, matcher, prepared_briefs: list) -> None:
+    """Measure the background sample (see background_sample): how rarely its unrelated items
+    come close to each brief, and how many items a week the stream brings (the budget's
+    denominator).
+
+    Measured again when the briefs or the sample change; the result stays on the matcher for
+    the life of the process, so the same item gets the same decision between refreshes.
     """
     settings = matcher.settings
     since = datetime.now(UTC) - timedelta(days=settings.background_days)
     stamp = since.isoformat(timespec="seconds")
-    background = store.recent_items(stamp, settings.background_items)
-    key = (tuple(sorted(b.brief.id for b in prepared_briefs)), len(background))
+    background = background_sample(store, settings)
+    key = (tuple(sorted(b.brief.id for b in prepared_briefs)), tuple(i.id for i in background))
     if matcher.calibrated is not None:
-        (briefs, size), when = matcher.calibrated
+        calibrated_key, when = matcher.calibrated
         fresh = datetime.now(UTC) - when < timedelta(hours=settings.recalibrate_hours)
-        if briefs == key[0] and fresh and len(background) < size * 2:
+        if calibrated_key == key and fresh:
             return
     volume = store.count_items_since(stamp) / max(settings.background_days, 1e-3) * 7.0
-    raised = matcher.calibrate(prepared_briefs, matcher.prepare_items(background), volume)
+    measured = matcher.prepare_items(background, full=True)  # whole: see Matcher.prepare_items
+    raised = matcher.calibrate(prepared_briefs, measured, volume)
     matcher.calibrated = (key, datetime.now(UTC))
     small = sorted(
         kind

@@ -314,6 +314,16 @@ class Store:
         )
         return [Item.from_dict(row) for row in rows]
 
+    def items_by_ids(self, ids: list[str]) -> list[Item]:
+        """These items, in the order given; ids no longer stored are left out."""
+        found = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.query(f"select * from items where id in ({marks})", chunk):
+                found[row["id"]] = Item.from_dict(row)
+        return [found[i] for i in ids if i in found]
+
     def count_items_since(self, since: str) -> int:
         """How many items were stored since `since` (the stream's volume)."""
         return self.db.execute(

@@ -78,20 +78,14 @@ def backtest_records(
     matcher = Matcher(embedder, settings, cache=cache if cache is not None else MemoryCache())
     prepared_briefs = [matcher.prepare_brief(b) for b in briefs]
     alerts = lines = 0
-    extra = [item for item in background or [] if item.id not in {i.id for i in items}]
-    everything = items + extra
-    bar = _progress(len(everything), progress)
-    prepared = []
-    for start in range(0, len(everything), CHUNK):
-        prepared += matcher.prepare_items(everything[start : start + CHUNK])
-        bar.update(min(CHUNK, len(everything) - start))
+    sample = items if background is None else background
+    bar = _progress(len(items) + len(sample), progress)
+    # The background is measured whole; the items are scored through the cascade, as the
+    # service does (vectors shared through the cache: nothing is embedded twice).
+    calibration = _prepare(matcher, sample, bar, full=True)
+    prepared_items = _prepare(matcher, items, bar)
     bar.close()
-    prepared_items = prepared[: len(items)]
-    if background is None:
-        matcher.calibrate(prepared_briefs, prepared_items)
-    else:
-        wanted = {item.id for item in background}
-        matcher.calibrate(prepared_briefs, [p for p in prepared if p.item.id in wanted])
+    matcher.calibrate(prepared_briefs, calibration)
     with Path(out_path).open("w", encoding="utf-8") as out:
         for start in range(0, len(prepared_items), CHUNK):
             chunk = prepared_items[start : start + CHUNK]
@@ -110,6 +104,14 @@ def backtest_records(
         seconds=time.perf_counter() - started,
         load_seconds=load_seconds,
     )
+
+
+def _prepare(matcher: Matcher, items: list[Item], bar, full: bool = False) -> list:
+    prepared = []
+    for start in range(0, len(items), CHUNK):
+        prepared += matcher.prepare_items(items[start : start + CHUNK], full=full)
+        bar.update(min(CHUNK, len(items) - start))
+    return prepared
 
 
 def _progress(total: int, enabled: bool):

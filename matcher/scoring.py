@@ -41,6 +41,7 @@ from matcher.dates import (
 from matcher.embedder import Embedder, VectorCache
 from matcher.features import DETAIL_INFO, measure
 from matcher.lang import item_language
+from matcher.rarity import term_info
 from matcher.records import Brief, Item, Match
 from matcher.settings import settings_table
 from matcher.text import passages, sentences, specific_terms, terms
@@ -49,6 +50,10 @@ FACT_WEIGHT = 0.5  # names and topic go together in related items: a fact counts
 TIMING_INFO = {"day": 2.5, "week": 2.5, "month": 1.25}  # one timing fact, the most specific
 BEHIND_UNIT = 0.1  # each 0.1 of cosine behind another watched brief costs one unit
 OTHER_DAY_INFO = 2.0  # only other coming days (another occasion), or only the past (a report)
+# The cascade embeds a passage beyond the first when it names a watched term worth this much
+# (not a lone digit): on both development sets recall and false alerts stayed the same while
+# a third of unrelated articles' passages reached the model (docs/MATCHER.md, "Cascade").
+PASSAGE_INFO = 1.0
 
 
 @dataclass
@@ -63,7 +68,7 @@ class MatcherSettings:
     detail_info: float = DETAIL_INFO  # ... or from this much of its names and numbers
     max_evidence: int = 3  # passages quoted as evidence
     candidate_floor: float = 0.05  # pairs scoring below this are not reported (all_scores)
-    first_stage: int = 0  # >0: embed a passage only if it shares this many terms with a brief
+    cascade: bool = True  # embed only passages naming a watched brief's names or numbers
     min_background: int = 300  # fewer background items of a kind: built-in topic tails
     small_stream_margin: float = 3.0  # ...and a stream that small must show this much more
     background_days: float = 7.0  # the service calibrates on the items stored in these days...
@@ -101,6 +106,7 @@ class PreparedItem:
     terms: set[str]
     periods: set[str] = field(default_factory=set)
     passage_periods: list[set[str]] = field(default_factory=list)
+    whole: bool = True  # every passage embedded (False: the cascade skipped some)
 
 
 class Matcher:
@@ -121,7 +127,7 @@ class Matcher:
         # operator feedback: brief id -> change of that brief's threshold (evidence units,
         # + stricter)
         self.brief_offsets: dict[str, float] = {}
-        # first stage: the terms of every brief prepared so far, by brief id
+        # the cascade: the names and numbers of every brief prepared so far, by brief id
         self._watched: dict[str, set[str]] = {}
 
     # -- preparing -------------------------------------------------------------------------
@@ -140,9 +146,9 @@ class Matcher:
         atoms = [_text_atoms(text, reference, "en", brief_text=True) for text in texts]
         every = set().union(*atoms)
         periods = day_period_atoms(every).union(*(period_atoms(t, reference) for t in texts))
-        self._watched[brief.id] = {t for t in every if not t.startswith(("date:", "md:"))}
         details = [specific_terms(d) for d in brief.details]
         rest = specific_terms(brief.summary) - set().union(*details)
+        self._watched[brief.id] = {t for t in rest.union(*details) if term_info(t) > 0}
         return PreparedBrief(
             brief=brief,
             vectors=vectors,
@@ -154,12 +160,16 @@ class Matcher:
             specific=[*details, rest],
         )
 
-    def prepare_items(self, items: list[Item]) -> list[PreparedItem]:
-        """Embed the passages of every item in one batch (cached by content hash).
+    def prepare_items(self, items: list[Item], full: bool = False) -> list[PreparedItem]:
+        """Embed the passages of the items in one batch (cached by content hash).
 
-        With `first_stage` set, a passage beyond an item's first is embedded only when it
-        shares at least that many terms with one brief this matcher has prepared; the others
-        get a zero vector (no meaning evidence). Off by default: see docs/MATCHER.md."""
+        The cascade (`cascade`, on by default): only what can matter reaches the model. A
+        pair alerts only when the item names at least one of the brief's names or numbers
+        (see `score`), so an item naming none of any watched brief's is not embedded at all,
+        and in an item that names some, only its first passage (the title) and the passages
+        naming one worth PASSAGE_INFO are. The others get a zero vector (no meaning evidence). `full` embeds
+        every passage: the background a matcher is calibrated on is always measured whole,
+        so what the cascade skips cannot move anyone's threshold."""
         split = [passages(item.title, item.text) or [item.title or item.url] for item in items]
         atoms = []
         for item, item_passages in zip(items, split, strict=True):
@@ -170,10 +180,8 @@ class Matcher:
                     [period_atoms(p, published) for p in item_passages],
                 )
             )
-        keep = [
-            [n == 0 or self._candidate(t) for n, t in enumerate(passage_terms)]
-            for passage_terms, _ in atoms
-        ]
+        choose = self._cascade(full)
+        keep = [choose(terms) for terms, _ in atoms]
         flat = [
             p for ps, ks in zip(split, keep, strict=True) for p, k in zip(ps, ks, strict=True) if k
         ]
@@ -193,16 +201,24 @@ class Matcher:
                     terms=set().union(*passage_terms),
                     periods=set().union(*passage_periods),
                     passage_periods=passage_periods,
+                    whole=all(kept),
                 )
             )
         return prepared
 
-    def _candidate(self, passage_terms: set[str]) -> bool:
-        """First stage: is this passage worth the model? (Always, unless first_stage.)"""
-        need = self.settings.first_stage
-        if need <= 0 or not self._watched:
-            return True
-        return any(len(passage_terms & watched) >= need for watched in self._watched.values())
+    def _cascade(self, full: bool):
+        """The cascade's choice of one item's passages to embed (see prepare_items)."""
+        if full or not self.settings.cascade or not self._watched:
+            return lambda passage_terms: [True] * len(passage_terms)
+        watched = set().union(*self._watched.values())
+        telling = {t for t in watched if term_info(t) >= PASSAGE_INFO}
+
+        def choose(passage_terms: list[set[str]]) -> list[bool]:
+            if not any(terms & watched for terms in passage_terms):
+                return [False] * len(passage_terms)  # names nothing of any brief: cannot alert
+            return [n == 0 or bool(terms & telling) for n, terms in enumerate(passage_terms)]
+
+        return choose
 
     # -- calibrating -----------------------------------------------------------------------
 
@@ -218,6 +234,8 @@ class Matcher:
         `items_per_day`, else `volume_per_week` (the service counts what it stored), else
         what the sample's publication times show. Returns the briefs whose threshold the
         background raised above the floor, as brief id -> evidence threshold."""
+        if not all(item.whole for item in background):
+            raise ValueError("calibrate on items prepared whole: prepare_items(items, full=True)")
         s = self.settings
         model = Background(items=len(background))
         if s.items_per_day > 0:
@@ -288,7 +306,11 @@ class Matcher:
             published = prepared_item.item.published_at()
             for k, prepared_brief in enumerate(briefs):
                 score = _score(float(evidence[i, k]), thresholds[k])
-                alert = score >= s.threshold and prepared_brief.brief.is_leak_time(published)
+                alert = (
+                    score >= s.threshold
+                    and measured["facts"][i, k] > 0  # meaning alone never alerts
+                    and prepared_brief.brief.is_leak_time(published)
+                )
                 if alert or (all_scores and score >= s.candidate_floor):
                     results.append(
                         self._match(prepared_brief, prepared_item, score, alert, measured, i, k)

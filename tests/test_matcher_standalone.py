@@ -92,11 +92,14 @@ def test_importing_every_matcher_module_loads_no_leaksentry_module():
 
 def test_settings_errors_are_the_matchers_own():
     assert MatcherSettings.from_dict(None) == MatcherSettings()
-    assert MatcherSettings.from_dict({"first_stage": 2}).first_stage == 2
+    assert MatcherSettings.from_dict({"max_evidence": 2}).max_evidence == 2
+    assert MatcherSettings.from_dict({"cascade": False}).cascade is False
     with pytest.raises(SettingsError, match=r"\[matcher\] unknown key\(s\) \['treshold'\]"):
         MatcherSettings.from_dict({"treshold": 0.4})
-    with pytest.raises(MatcherError, match=r"\[matcher\] first_stage must be a whole number"):
-        MatcherSettings.from_dict({"first_stage": "2"})
+    with pytest.raises(MatcherError, match=r"\[matcher\] max_evidence must be a whole number"):
+        MatcherSettings.from_dict({"max_evidence": "2"})
+    with pytest.raises(MatcherError, match=r"\[matcher\] cascade must be true or false"):
+        MatcherSettings.from_dict({"cascade": "yes"})
 
 
 def test_reading_items_names_file_and_line(tmp_path):

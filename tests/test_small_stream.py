@@ -46,9 +46,10 @@ def test_a_small_stream_gets_a_higher_floor_and_a_measured_one_does_not(embedder
     brief = matcher.prepare_brief(BRIEF)
     floor = matcher.settings.min_evidence
     assert matcher.threshold(BRIEF.id) == floor  # never calibrated: tests and library use
-    matcher.calibrate([brief], matcher.prepare_items(chatter(20)))
+    matcher.calibrate([brief], matcher.prepare_items(chatter(20), full=True))
     assert matcher.threshold(BRIEF.id) == floor + matcher.settings.small_stream_margin
-    matcher.calibrate([brief], matcher.prepare_items(chatter(matcher.settings.min_background)))
+    background = matcher.prepare_items(chatter(matcher.settings.min_background), full=True)
+    matcher.calibrate([brief], background)
     assert matcher.threshold(BRIEF.id) == floor
 
 

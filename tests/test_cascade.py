@@ -1,0 +1,133 @@
+"""The cascade: only what can matter reaches the model, and the decisions stay the same.
+
+With the real model. The embedder is the real one; the tests only count the texts it is
+asked to embed (a spy around it, not a stand-in)."""
+
+import pytest
+
+from leaksentry import jobs
+from leaksentry.briefs import read_brief_file
+from leaksentry.config import load_config
+from leaksentry.jobs import StoreVectorCache
+from leaksentry.store import Store
+from matcher import Matcher, MatcherSettings, MemoryCache
+from matcher.backtest import read_items
+from matcher.records import Brief, Item
+
+from conftest import FIXTURES, write_config
+
+pytestmark = pytest.mark.slow
+BRIEFS = FIXTURES / "backtest" / "briefs.jsonl"
+ITEMS = FIXTURES / "backtest" / "items.jsonl"
+
+
+class CountingEmbedder:
+    """The real embedder, noting the texts it is asked for that its cache does not hold."""
+
+    def __init__(self, embedder):
+        self.real, self.dimension, self.texts = embedder, embedder.dimension, []
+
+    def encode(self, texts, cache=None):
+        known = cache.get_vectors([self.real.key(t) for t in texts]) if cache else {}
+        self.texts.extend(t for t in texts if self.real.key(t) not in known)
+        return self.real.encode(texts, cache=cache)
+
+
+def post(item_id: str, text: str, title: str = "") -> Item:
+    kind = "news" if title else "social"
+    return Item(item_id, "", kind, "fixture", "2031-05-02T08:00:00+00:00", title, text)
+
+
+BRIEF = Brief(
+    id="B-QUAY",
+    codename="AMBER FINCH",
+    summary="Harbour police will search the cold store at dawn. Fennick Quay, 9 May 2031.",
+    details=["Location: Fennick Quay cold store, Tollmere", "42 officers and a dog team"],
+    active_from="2031-04-20",
+    active_until="2031-05-09",
+)
+
+
+def test_an_item_naming_nothing_of_any_brief_never_reaches_the_model(embedder):
+    counting = CountingEmbedder(embedder)
+    matcher = Matcher(counting)
+    matcher.prepare_brief(BRIEF)
+    counting.texts.clear()
+    chatter = post("c1", "What a match last night, the keeper saved everything.")
+    leak = post(
+        "l1",
+        "Tollmere Harbour Festival returns next summer.",
+        title="Police to raid Fennick Quay cold store",
+    )
+    matcher.prepare_items([chatter, leak])
+    assert chatter.text not in counting.texts
+    assert "Police to raid Fennick Quay cold store" in counting.texts
+    # a passage beyond the title is embedded only when it names something telling
+    assert "Tollmere Harbour Festival returns next summer." in counting.texts
+    counting.texts.clear()
+    matcher.prepare_items([chatter], full=True)  # calibration measures everything
+    assert counting.texts == [chatter.text]
+
+
+def test_meaning_alone_never_alerts(embedder):
+    """A post that says what the brief says but names none of its names or numbers may
+    score high; it does not alert (and so the cascade may skip it without changing
+    anything)."""
+    matcher = Matcher(embedder, MatcherSettings(cascade=False))
+    brief = matcher.prepare_brief(BRIEF)
+    echo = post("e1", "harbour police will search the cold store at dawn")
+    [match] = matcher.score([brief], matcher.prepare_items([echo]), all_scores=True)
+    assert match.score >= matcher.settings.threshold  # would alert on meaning alone
+    assert not match.alert
+
+
+def test_the_cascade_changes_no_decision_on_the_fixture_set(embedder):
+    briefs = read_brief_file(BRIEFS, strict=False)
+    items = list(read_items(ITEMS))
+    decided = {}
+    for cascade in (True, False):
+        matcher = Matcher(embedder, MatcherSettings(cascade=cascade), cache=MemoryCache())
+        prepared = [matcher.prepare_brief(b) for b in briefs]
+        matches = matcher.score(prepared, matcher.prepare_items(items), all_scores=True)
+        decided[cascade] = {(m.brief_id, m.item_id) for m in matches if m.alert}
+    assert decided[True] == decided[False]
+    assert decided[True]  # the fixture set has leaks: the comparison says something
+
+
+def test_a_new_match_process_reuses_the_stored_background_sample(embedder, tmp_path):
+    """The background is measured whole once; a later process (a new Matcher) finds the
+    same sample in the store and its vectors in the store's cache: nothing of the stream is
+    embedded again, and a newer item does not change the sample before it is due."""
+    config = load_config(write_config(tmp_path))
+    chatter = [
+        Item(f"c{i}", f"https://news.example/{i}", "news", "s", "2031-05-01T09:00:00Z",
+             f"Choir notes {i}", f"The choir sang {i} songs. The hall was full and warm.")
+        for i in range(12)
+    ]  # fmt: skip
+    late = Item("late", "https://news.example/l", "news", "s", None, "Late notes", "Rain.")
+    with Store(config.database) as store:
+        for item in chatter:
+            store.add_item(item, item.url, item.id)
+        first = CountingEmbedder(embedder)
+        matcher = Matcher(first, cache=StoreVectorCache(store))
+        brief = matcher.prepare_brief(BRIEF)
+        first.texts.clear()
+        jobs.calibrate(store, matcher, [brief])
+        assert {f"Choir notes {i}" for i in range(12)} <= set(first.texts)  # measured whole
+        store.add_item(late, late.url, late.id)
+        second = CountingEmbedder(embedder)
+        again = Matcher(second, cache=StoreVectorCache(store))
+        brief = again.prepare_brief(BRIEF)
+        second.texts.clear()
+        jobs.calibrate(store, again, [brief])
+        assert second.texts == []
+        assert again.background.items == len(chatter)  # the same sample, not the newer item
+
+
+def test_calibration_refuses_a_background_the_cascade_thinned(embedder):
+    matcher = Matcher(embedder)
+    brief = matcher.prepare_brief(BRIEF)
+    chatter = post("c1", "What a match last night, the keeper saved everything.")
+    with pytest.raises(ValueError, match="prepared whole"):
+        matcher.calibrate([brief], matcher.prepare_items([chatter]))
+    matcher.calibrate([brief], matcher.prepare_items([chatter], full=True))
