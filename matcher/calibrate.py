@@ -64,6 +64,13 @@ class BriefTail:
             return max(float(below) / self.size, self.share)
         return self.share * math.exp(-(evidence - self.start) / self.excess)
 
+    def rates(self, evidence: np.ndarray) -> np.ndarray:
+        """`rate` of every value of an array at once."""
+        evidence = np.asarray(evidence, dtype=np.float64)
+        below = np.searchsorted(-self.values, -evidence, side="right") / self.size
+        above = self.share * np.exp(-(evidence - self.start) / self.excess)
+        return np.where(evidence <= self.start, np.maximum(below, self.share), above)
+
     def evidence_at(self, rate: float) -> float:
         """The evidence reached by only `rate` of unrelated items (inverse of rate)."""
         if rate >= self.share:
@@ -124,6 +131,11 @@ class Background:
         """log10 of "one unrelated item in how many" comes this close to the brief."""
         tail = self.topic.get((brief_id, kind)) or default_topic_tail(kind)
         return -math.log10(max(tail.rate(cosine), 1e-12))
+
+    def topic_infos(self, brief_id: str, kind: str, cosines: np.ndarray) -> np.ndarray:
+        """`topic_info` of many cosines of one brief and kind at once."""
+        tail = self.topic.get((brief_id, kind)) or default_topic_tail(kind)
+        return -np.log10(np.maximum(tail.rates(cosines), 1e-12))
 
     def false_alerts_per_week(self, brief_id: str, evidence: float) -> float | None:
         """Expected false alerts per week for this brief at this evidence (None: unknown)."""

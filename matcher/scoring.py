@@ -167,31 +167,38 @@ class Matcher:
         pair alerts only when the item names at least one of the brief's names or numbers
         (see `score`), so an item naming none of any watched brief's is not embedded at all,
         and in an item that names some, only its first passage (the title) and the passages
-        naming one worth PASSAGE_INFO are. The others get a zero vector (no meaning evidence). `full` embeds
-        every passage: the background a matcher is calibrated on is always measured whole,
-        so what the cascade skips cannot move anyone's threshold."""
+        naming one worth PASSAGE_INFO are. The others get a zero vector (no meaning evidence).
+        An item naming nothing is not read for days either (timing counts only beside a
+        fact). `full` embeds every passage: the background a matcher is calibrated on is
+        always measured whole, so what the cascade skips cannot move anyone's threshold."""
         split = [passages(item.title, item.text) or [item.title or item.url] for item in items]
-        atoms = []
-        for item, item_passages in zip(items, split, strict=True):
-            published, lang = item.published_at(), item_language(item)
-            atoms.append(
-                (
-                    [_text_atoms(p, published, lang) for p in item_passages],
-                    [period_atoms(p, published) for p in item_passages],
-                )
-            )
         choose = self._cascade(full)
-        keep = [choose(terms) for terms, _ in atoms]
+        atoms, keep = [], []
+        for item, item_passages in zip(items, split, strict=True):
+            words = [set(terms(p)) for p in item_passages]
+            kept = choose(words)
+            if any(kept):  # dates and times only where they can count: beside a fact
+                published, lang = item.published_at(), item_language(item)
+                words = [
+                    w | _day_atoms(p, published, lang)
+                    for w, p in zip(words, item_passages, strict=True)
+                ]
+                periods = [period_atoms(p, published) for p in item_passages]
+            else:
+                periods = [set() for _ in item_passages]
+            atoms.append((words, periods))
+            keep.append(kept)
         flat = [
             p for ps, ks in zip(split, keep, strict=True) for p, k in zip(ps, ks, strict=True) if k
         ]
         encoded = iter(self.embedder.encode(flat, cache=self.cache))
-        zero = np.zeros(self.embedder.dimension, dtype=np.float32)
         prepared = []
         for item, item_passages, (passage_terms, passage_periods), kept in zip(
             items, split, atoms, keep, strict=True
         ):
-            vectors = np.stack([next(encoded) if k else zero for k in kept])
+            vectors = np.zeros((len(kept), self.embedder.dimension), dtype=np.float32)
+            for row in np.flatnonzero(kept):
+                vectors[row] = next(encoded)
             prepared.append(
                 PreparedItem(
                     item=item,
@@ -324,12 +331,12 @@ class Matcher:
     def _evidence(self, briefs, items, measured) -> np.ndarray:
         """Topic + facts + timing (+ attribution, which only lowers), in log10 units."""
         topic = np.zeros_like(measured["topic"])
-        for i, item in enumerate(items):
-            kind = kind_of(item.item.kind)
+        kinds = np.array([kind_of(item.item.kind) for item in items])
+        for kind in set(kinds):
+            rows = kinds == kind
             for k, brief in enumerate(briefs):
-                topic[i, k] = self.background.topic_info(
-                    brief.brief.id, kind, float(measured["topic"][i, k])
-                )
+                cosines = measured["topic"][rows, k]
+                topic[rows, k] = self.background.topic_infos(brief.brief.id, kind, cosines)
         timing = np.maximum.reduce([TIMING_INFO[n] * measured[n] for n in TIMING_INFO])
         timing = timing * (measured["facts"] >= DETAIL_INFO)  # never a shared day alone
         timing = timing * (measured["past"] == 0)  # a month named by a look back is no plan
@@ -379,8 +386,14 @@ class Matcher:
 
 def _text_atoms(text: str, reference, lang: str | None, brief_text: bool = False) -> set[str]:
     """Terms, dates and clock times of one passage (or one brief sentence)."""
-    dates = brief_date_atoms(text, reference) if brief_text else date_atoms(text, reference, lang)
-    return set(terms(text)) | dates | time_atoms(text)
+    if brief_text:
+        return set(terms(text)) | brief_date_atoms(text, reference) | time_atoms(text)
+    return set(terms(text)) | _day_atoms(text, reference, lang)
+
+
+def _day_atoms(text: str, reference, lang: str | None) -> set[str]:
+    """The days and clock times one passage of an item names."""
+    return date_atoms(text, reference, lang) | time_atoms(text)
 
 
 def _midnight(day: date | None) -> datetime | None:

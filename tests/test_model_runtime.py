@@ -1,0 +1,87 @@
+"""The model's runtimes: sentence-transformers (torch) and the int8 ONNX copy of the same model.
+
+Real model, real ONNX Runtime: the int8 copy is exported and quantised from the installed
+model folder on first use (offline) and must agree with the original."""
+
+import numpy as np
+import pytest
+
+from matcher.embedder import Embedder, load_embedder, resolve_model_path, split_runtime
+from matcher.errors import ModelNotFound
+from matcher.onnxmodel import quantised_copy
+from matcher.records import Brief
+from matcher.scoring import Matcher
+
+from conftest import MODEL
+
+pytestmark = pytest.mark.slow
+TEXTS = [
+    "Harbour police will search the Fennick Quay cold store at dawn on Friday.",
+    "Customs officers seized 38 containers at Marren Dock, Calderport.",
+    "What a match last night, the keeper saved everything!",
+    "The council will close the Ropewalk estate road for repairs next week.",
+    "Une opération de police est prévue jeudi à l'aube sur le quai.",
+    "Lumora's smart glasses launch in Corrastead on 12 September, priced at €549.",
+    "short",
+    " ".join(["A very long article sentence that goes on and on about the harbour"] * 30),
+]
+
+
+@pytest.fixture(scope="module")
+def int8():
+    return load_embedder(f"{MODEL}@onnx-int8")
+
+
+def test_the_int8_copy_agrees_with_the_original_model(embedder, int8):
+    original = embedder._encode(TEXTS)
+    quantised = int8._encode(TEXTS)
+    agreement = (original * quantised).sum(axis=1)
+    assert agreement.mean() >= 0.99 and agreement.min() >= 0.95, agreement
+    np.testing.assert_allclose(np.linalg.norm(quantised, axis=1), 1.0, atol=1e-5)
+    # the order of a batch does not change a text's vector (sorted by length inside)
+    again = int8._encode(TEXTS[::-1])[::-1]
+    np.testing.assert_allclose(again, quantised, atol=1e-5)
+
+
+def test_the_int8_copy_is_made_once_and_reused(int8):
+    path = quantised_copy(resolve_model_path(MODEL))
+    made = path.stat().st_mtime_ns
+    assert quantised_copy(resolve_model_path(MODEL)) == path
+    assert path.stat().st_mtime_ns == made
+
+
+def test_runtimes_never_share_cached_or_sealed_vectors(embedder, int8):
+    assert embedder.name == MODEL
+    assert int8.name == f"{MODEL}@onnx-int8"
+    assert embedder.key("same text") != int8.key("same text")
+
+
+def test_an_unknown_runtime_is_refused_with_the_known_ones():
+    assert split_runtime(MODEL) == (MODEL, "torch")
+    assert split_runtime(f"{MODEL}@torch") == (MODEL, "torch")
+    with pytest.raises(ModelNotFound, match="unknown runtime 'gpu'; use one of torch, onnx-int8"):
+        Embedder(f"{MODEL}@gpu")
+
+
+def test_the_matcher_decides_the_same_with_either_runtime(embedder, int8):
+    brief = Brief(
+        id="B-QUAY",
+        codename="AMBER FINCH",
+        summary="Harbour police will search the Fennick Quay cold store at dawn on 9 May 2031.",
+        details=["Location: Fennick Quay cold store, Tollmere", "42 officers and a dog team"],
+    )
+    from matcher.records import Item
+
+    items = [
+        Item("leak", "", "social", "s", "2031-05-02T08:00:00+00:00", "",
+             "Heads up: 42 cops raiding the Fennick Quay cold store in Tollmere on 9 May"),
+        Item("chat", "", "social", "s", "2031-05-02T08:00:00+00:00", "",
+             "Lovely walk along Tollmere beach today"),
+    ]  # fmt: skip
+    decided = []
+    for model in (embedder, int8):
+        matcher = Matcher(model)
+        prepared = matcher.prepare_brief(brief)
+        matches = matcher.score([prepared], matcher.prepare_items(items), all_scores=True)
+        decided.append({m.item_id: m.alert for m in matches})
+    assert decided[0] == decided[1] and decided[0].get("leak") is True
