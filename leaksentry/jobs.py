@@ -13,12 +13,12 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
-from leaksentry import diskspace
+from leaksentry import clock, diskspace
 from leaksentry.alerts import channels, notify
 from leaksentry.alerts.exposures import AlertSettings, attach
 from leaksentry.alerts.mailer import Mailer, build_message
@@ -323,18 +323,18 @@ def calibrate(store: Store, matcher, prepared_briefs: list) -> None:
     life of the process, so the same item gets the same decision between refreshes.
     """
     settings = matcher.settings
-    since = datetime.now(UTC) - timedelta(days=settings.background_days)
+    since = clock.now() - timedelta(days=settings.background_days)
     stamp = since.isoformat(timespec="seconds")
     background = store.recent_items(stamp, settings.background_items)
     key = (tuple(sorted(b.brief.id for b in prepared_briefs)), len(background))
     if matcher.calibrated is not None:
         (briefs, size), when = matcher.calibrated
-        fresh = datetime.now(UTC) - when < timedelta(hours=settings.recalibrate_hours)
+        fresh = clock.now() - when < timedelta(hours=settings.recalibrate_hours)
         if briefs == key[0] and fresh and len(background) < size * 2:
             return
     volume = store.count_items_since(stamp) / max(settings.background_days, 1e-3) * 7.0
     raised = matcher.calibrate(prepared_briefs, matcher.prepare_items(background), volume)
-    matcher.calibrated = (key, datetime.now(UTC))
+    matcher.calibrated = (key, clock.now())
     small = sorted(
         kind
         for kind in ("news", "social")
@@ -345,7 +345,7 @@ def calibrate(store: Store, matcher, prepared_briefs: list) -> None:
         CALIBRATION_META,
         json.dumps(
             {
-                "at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "at": clock.now().isoformat(timespec="seconds"),
                 "items": len(background),
                 "items_per_week": round(matcher.background.items_per_week, 1),
                 "small": small,
@@ -423,7 +423,7 @@ def send_queued(config: Config, store: Store, at: datetime | None = None) -> Ste
     GIVE_UP_AFTER_REFUSALS. Chat channels go on when the mail server is down, and the other
     way round.
     """
-    at = at or datetime.now(UTC)
+    at = at or clock.now()
     due = store.due_messages(at.isoformat(timespec="seconds"))
     report = StepReport({"due": len(due), "sent": 0, "failed": 0})
     if not due:

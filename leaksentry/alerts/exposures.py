@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import urlsplit
 
+from leaksentry import clock
 from leaksentry.config import check_table_keys
 from leaksentry.copies import retells
 from leaksentry.errors import ConfigError, LeaksentryError
@@ -75,7 +76,7 @@ def severity(alert: dict, brief_row: dict, settings: AlertSettings, today=None) 
     details = json.loads(alert["details"])
     domains = json.loads(alert["domains"])
     until = parse_iso_date(brief_row.get("active_until"))
-    today = today or datetime.now(UTC).date()
+    today = today or clock.now().date()
     urgent = until is not None and 0 <= (until - today).days <= settings.urgent_days
     high = (
         alert["max_score"] >= settings.high_score
