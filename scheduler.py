@@ -141,9 +141,9 @@ def _log_event(event) -> None:
         log.warning("job %s still running; this run is skipped", event.job_id)
 
 
-def serve(config: Config) -> None:
-    """Run until SIGTERM or Ctrl-C."""
-    service = Service(config)
+def serve(config: Config, verbose: bool = False) -> None:
+    """Run until SIGTERM or Ctrl-C (verbose: the crawls log Scrapy's own messages too)."""
+    service = Service(config, verbose=verbose)
     service.check()
     service.load_model()
     scheduler = build_scheduler(service)
