@@ -26,6 +26,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from leaksentry import clock
 from leaksentry.alerts.exposures import AlertSettings
 from leaksentry.config import Config
 from leaksentry.service import Service
@@ -51,7 +52,7 @@ def build_scheduler(service: Service) -> BlockingScheduler:
         },
         timezone=UTC,
     )
-    start = datetime.now(UTC)
+    start = datetime.now(UTC)  # APScheduler runs on the real clock
     for source in service.config.sources:
         if source.enabled:
             scheduler.add_job(
@@ -81,7 +82,7 @@ def build_scheduler(service: Service) -> BlockingScheduler:
         executor="digest",
         misfire_grace_time=None,  # run however late: a digest is never lost
     )
-    previous = _previous_fire(hour, minute, start)
+    previous = _previous_fire(hour, minute, clock.now())  # the digest's own clock
     missed = getattr(service, "digest_missed", None)
     if missed is not None and missed(previous):
         log.warning(
@@ -140,9 +141,9 @@ def _log_event(event) -> None:
         log.warning("job %s still running; this run is skipped", event.job_id)
 
 
-def serve(config: Config) -> None:
-    """Run until SIGTERM or Ctrl-C."""
-    service = Service(config)
+def serve(config: Config, verbose: bool = False) -> None:
+    """Run until SIGTERM or Ctrl-C (verbose: the crawls log Scrapy's own messages too)."""
+    service = Service(config, verbose=verbose)
     service.check()
     service.load_model()
     scheduler = build_scheduler(service)

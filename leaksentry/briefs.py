@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
+from leaksentry import clock
 from leaksentry.errors import BriefError
 from leaksentry.records import Brief, parse_iso_date
 from leaksentry.store import now
@@ -191,7 +192,7 @@ def open_brief(row: dict, vault: Vault) -> Brief:
 def window_ended(active_until: str | None, today: date | None = None) -> bool:
     """The brief's window is wholly past: nothing published from now on can be its leak."""
     until = parse_iso_date(active_until)
-    return until is not None and until < (today or datetime.now(UTC).date())
+    return until is not None and until < (today or clock.now().date())
 
 
 def status_of(row: dict, today: date | None = None) -> str:

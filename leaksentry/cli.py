@@ -322,7 +322,12 @@ def cycle(config_path):
 
 
 @cli.command()
-@click.option("-v", "--verbose", is_flag=True, help="Log every step (default: steps and errors).")
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Log every step and Scrapy's own messages, with tracebacks (default: steps and errors).",
+)
 @config_option
 def run(verbose, config_path):
     """Run as a service: each source at its interval, then match, then send. Stop with Ctrl-C
@@ -334,7 +339,7 @@ def run(verbose, config_path):
 
     config = load_config(config_path)
     run_logging(config, verbose)
-    scheduler.serve(config)
+    scheduler.serve(config, verbose=verbose)
 
 
 OUR_LOGGERS = ("leaksentry", "matcher", "spiders", "scheduler")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
+from leaksentry import clock
 from leaksentry.config import Config
 from leaksentry.records import parse_iso_datetime
 from leaksentry.store import Store
@@ -31,7 +32,7 @@ class SourceHealth:
 
 def source_health(config: Config, store: Store, now: datetime | None = None) -> list[SourceHealth]:
     """One line of health per configured source, from its recorded runs."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     rows = {row["name"]: row for row in store.source_rows()}
     stored = store.item_counts_by_source()
     report = []

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
-from leaksentry import diskspace
+from leaksentry import clock, diskspace
 from leaksentry.config import Config
 from leaksentry.coverage import source_health
 from leaksentry.records import parse_iso_datetime
@@ -44,7 +44,7 @@ def check(
     only about them (a mail's error names its recipients, its subject the codename; digests
     cover several briefs), and no count of briefs. None: everything (the CLI, monitoring).
     """
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     health = Health()
     _disk(config, health)
     _sources(sources if sources is not None else source_health(config, store, now), health)

@@ -13,12 +13,12 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
-from leaksentry import diskspace
+from leaksentry import clock, diskspace
 from leaksentry.alerts import channels, notify
 from leaksentry.alerts.exposures import AlertSettings, attach
 from leaksentry.alerts.mailer import Mailer, build_message
@@ -325,13 +325,13 @@ def background_sample(store: Store, settings) -> list[Item]:
     half of it. A fixed sample keeps decisions the same between refreshes, and its vectors
     are computed whole once and then read from the store: a new `match` process does not
     embed the stream again."""
-    since = datetime.now(UTC) - timedelta(days=settings.background_days)
+    since = clock.now() - timedelta(days=settings.background_days)
     stamp = since.isoformat(timespec="seconds")
     raw = store.get_meta(BACKGROUND_META)
     if raw:
         kept = json.loads(raw)
         sample = store.items_by_ids(kept["ids"])
-        age = datetime.now(UTC) - datetime.fromisoformat(kept["at"])
+        age = clock.now() - datetime.fromisoformat(kept["at"])
         recent = min(store.count_items_since(stamp), settings.background_items)
         if (
             age < timedelta(hours=settings.recalibrate_hours)
@@ -340,7 +340,7 @@ def background_sample(store: Store, settings) -> list[Item]:
         ):
             return sample
     sample = store.recent_items(stamp, settings.background_items)
-    drawn = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "ids": [i.id for i in sample]}
+    drawn = {"at": clock.now().isoformat(timespec="seconds"), "ids": [i.id for i in sample]}
     store.set_meta(BACKGROUND_META, json.dumps(drawn))
     return sample
 
@@ -354,19 +354,19 @@ def calibrate(store: Store, matcher, prepared_briefs: list) -> None:
     the life of the process, so the same item gets the same decision between refreshes.
     """
     settings = matcher.settings
-    since = datetime.now(UTC) - timedelta(days=settings.background_days)
+    since = clock.now() - timedelta(days=settings.background_days)
     stamp = since.isoformat(timespec="seconds")
     background = background_sample(store, settings)
     key = (tuple(sorted(b.brief.id for b in prepared_briefs)), tuple(i.id for i in background))
     if matcher.calibrated is not None:
         calibrated_key, when = matcher.calibrated
-        fresh = datetime.now(UTC) - when < timedelta(hours=settings.recalibrate_hours)
+        fresh = clock.now() - when < timedelta(hours=settings.recalibrate_hours)
         if calibrated_key == key and fresh:
             return
     volume = store.count_items_since(stamp) / max(settings.background_days, 1e-3) * 7.0
     measured = matcher.prepare_items(background, full=True)  # whole: see Matcher.prepare_items
     raised = matcher.calibrate(prepared_briefs, measured, volume)
-    matcher.calibrated = (key, datetime.now(UTC))
+    matcher.calibrated = (key, clock.now())
     small = sorted(
         kind
         for kind in ("news", "social")
@@ -377,7 +377,7 @@ def calibrate(store: Store, matcher, prepared_briefs: list) -> None:
         CALIBRATION_META,
         json.dumps(
             {
-                "at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "at": clock.now().isoformat(timespec="seconds"),
                 "items": len(background),
                 "items_per_week": round(matcher.background.items_per_week, 1),
                 "small": small,
@@ -455,7 +455,7 @@ def send_queued(config: Config, store: Store, at: datetime | None = None) -> Ste
     GIVE_UP_AFTER_REFUSALS. Chat channels go on when the mail server is down, and the other
     way round.
     """
-    at = at or datetime.now(UTC)
+    at = at or clock.now()
     due = store.due_messages(at.isoformat(timespec="seconds"))
     report = StepReport({"due": len(due), "sent": 0, "failed": 0})
     if not due:

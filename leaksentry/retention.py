@@ -22,8 +22,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from leaksentry import clock
 from leaksentry.errors import ConfigError
 
 PAUSE_SECONDS = 0.05  # between batches: a writer waiting on the lock gets its turn
@@ -59,7 +60,7 @@ class RetentionSettings:
 
 def cutoff(days: int, at: datetime | None = None) -> str:
     """The ISO time `days` before `at` (default now), comparable with the store's stamps."""
-    return ((at or datetime.now(UTC)) - timedelta(days=days)).isoformat(timespec="seconds")
+    return ((at or clock.now()) - timedelta(days=days)).isoformat(timespec="seconds")
 
 
 def purge(

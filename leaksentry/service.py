@@ -47,8 +47,15 @@ def survives_full_disk(step):
 class Service:
     """Crawl a source, then match and send; matching and sending never overlap."""
 
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, verbose: bool = False):
+        """verbose (`run -v`): the crawls log Scrapy's own messages, tracebacks included.
+
+        Otherwise they are terse, as `leaksentry crawl` is: a source that is down is an
+        ordinary event of a long-running service, worth one line in its log (our spiders'
+        warnings and the step's error), not two of Scrapy's tracebacks at every interval.
+        """
         self.config = config
+        self.verbose = verbose
         self.stopping = threading.Event()
         self._process_lock = threading.Lock()
         self._matcher = None
@@ -68,7 +75,12 @@ class Service:
         source = self.config.source(name)
         with Store(self.config.database) as store:
             report = jobs.crawl(
-                self.config, [source], store, self.stopping.is_set, log_file=self.config.log_file
+                self.config,
+                [source],
+                store,
+                self.stopping.is_set,
+                log_file=self.config.log_file,
+                terse=not self.verbose,
             )
         for error in report.errors:
             log.error("crawl %s: %s", name, error)

@@ -18,12 +18,12 @@ import shutil
 import sqlite3
 import zlib
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 from sqlite_utils import Database
 
+from leaksentry import clock
 from leaksentry.migrations import migrate
 from leaksentry.records import Item
 
@@ -73,7 +73,7 @@ def make_private(path: Path) -> None:
 
 
 def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return clock.now().isoformat(timespec="seconds")
 
 
 class Store:

@@ -3,13 +3,14 @@ that skips pages already stored, article pages, and error reporting."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import scrapy
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 
+from leaksentry import clock
 from leaksentry.records import parse_iso_datetime
 from leaksentry.store import Store
 from spiders.article import extract_article, local_iso, parse_time
@@ -47,7 +48,7 @@ class SourceSpider(scrapy.Spider):
         self.options = dict(options or {})
         self.state = dict(state or {})
         self.allowed_origins = {source_origin(url)}  # its own host and port (spiders.guard)
-        self.started = datetime.now(UTC)
+        self.started = clock.now()
         self.since = self.started - timedelta(seconds=lookback)
         self.since_iso = self.since.strftime("%Y-%m-%dT%H:%M:%SZ")
         self.started_iso = self.started.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -205,12 +206,12 @@ class SourceSpider(scrapy.Spider):
             self.state.pop("validators", None)  # conditional GET): the page is tried again
         elif failure.check(HttpError) and failure.value.response.status in (404, 410):
             gone = self.state.setdefault("gone", {})  # not asked again for GONE_DAYS
-            gone[canonical_url(failure.request.url)] = datetime.now(UTC).strftime("%Y-%m-%d")
+            gone[canonical_url(failure.request.url)] = clock.now().strftime("%Y-%m-%d")
 
     def gone(self, url: str) -> bool:
         """True for a page that answered 404 or 410 within GONE_DAYS: not asked again yet."""
         gone = self.state.get("gone", {})
-        cutoff = (datetime.now(UTC) - timedelta(days=GONE_DAYS)).strftime("%Y-%m-%d")
+        cutoff = (clock.now() - timedelta(days=GONE_DAYS)).strftime("%Y-%m-%d")
         for key in [k for k, day in gone.items() if day < cutoff]:  # forget old ones
             del gone[key]
         return canonical_url(url) in gone

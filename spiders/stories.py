@@ -11,11 +11,12 @@ an edited copy (an advert line inserted, a headline rewritten: Jaccard 0.80-0.84
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
 
+from leaksentry import clock
 from leaksentry.copies import is_copy, shingles
 from leaksentry.store import Store
 
@@ -65,7 +66,7 @@ class StoryIndex:
         self.lsh = MinHashLSH(threshold=CANDIDATE, num_perm=NUM_PERM)
         self.stories: dict[str, str] = {}
         self.signatures: dict[str, MinHash] = {}
-        since = (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="seconds")
+        since = (clock.now() - timedelta(days=days)).isoformat(timespec="seconds")
         for item_id, story, blob in store.recent_signatures(since):
             self.add(item_id, story, from_bytes(blob))
 

@@ -97,9 +97,20 @@ def sealed_runs(briefs) -> set[str]:
     return runs
 
 
-def assert_no_sealed_text(text: str, briefs) -> None:
+def assert_no_sealed_text(text: str, briefs, where: str = "the text") -> None:
+    """No six-word run of sealed text in `text`. A failure says how many and where, never
+    what: a plain `assert` would print the sealed words in the test's output (pytest shows
+    the values it compared)."""
     leaked = six_word_runs(text) & sealed_runs(briefs)
-    assert not leaked, f"{len(leaked)} six-word run(s) of sealed text found"
+    if leaked:
+        raise AssertionError(f"{len(leaked)} six-word run(s) of sealed text in {where}")
+
+
+def assert_no_sealed_wording(text: str, briefs, where: str = "the text") -> None:
+    """Neither a brief's opening nor any detail whole in `text` (said without quoting it)."""
+    for brief in briefs:
+        if brief.summary[:40] in text or any(detail in text for detail in brief.details):
+            raise AssertionError(f"sealed wording of {brief.codename} in {where}")
 
 
 @pytest.fixture(scope="session")

@@ -462,3 +462,14 @@ def test_a_muddled_story_shows_details_and_time_per_item_and_an_item_can_be_deta
     for alert_id, item_id in (("1", "i2"), ("1", "i9")):
         refused = runner.invoke(cli, ["alert", "detach", alert_id, item_id, "--config", config])
         assert refused.exit_code == 1
+
+
+def test_a_site_is_an_origin_two_ports_on_one_host_are_two_sites():
+    from leaksentry.alerts.exposures import site_of
+
+    assert site_of("http://127.0.0.1:8001/a.html", "x") != site_of("http://127.0.0.1:8002/a", "x")
+    assert site_of("https://www.courier.example:443/a", "x") == "courier.example"
+    assert site_of("http://courier.example:80/a", "x") == "courier.example"
+    assert site_of("http://courier.example:8080/a", "x") == "courier.example:8080"
+    assert site_of("http://courier.example:port/a", "x") == "courier.example"
+    assert site_of(None, "harbour-toots") == "harbour-toots"

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import date
 
-from leaksentry import diskspace
+from leaksentry import clock, diskspace
 from leaksentry.alerts import mailhtml
 from leaksentry.alerts.exposures import AlertSettings
 from leaksentry.alerts.mailer import Mailer, build_message
@@ -91,7 +91,7 @@ def build(config: Config, store: Store) -> list[Digest]:
 def to_mail(digests: list[Digest], today: date | None = None) -> list[Digest]:
     """The digests worth a mail: a quiet one (nothing to say) is not mailed, except on
     Mondays, as an "all quiet" digest, so that silence never looks like a dead service."""
-    monday = (today or datetime.now(UTC).date()).weekday() == 0
+    monday = (today or clock.now().date()).weekday() == 0
     return [
         replace(
             d,

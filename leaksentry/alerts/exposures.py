@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import urlsplit
 
+from leaksentry import clock
 from leaksentry.config import check_table_keys
 from leaksentry.copies import retells
 from leaksentry.errors import ConfigError, LeaksentryError
@@ -55,8 +56,22 @@ def domain_of(item: Item) -> str:
     return site_of(item.url, item.source)
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def site_of(url: str | None, source: str | None) -> str:
-    host = urlsplit(url).hostname if url else None
+    """A site is an origin: the host (without "www."), with the port when the URL names one
+    other than its scheme's default. Two sites on one host (two ports) are two sites, as the
+    crawler's guard tells them apart; counted as one, a story reaching the second would
+    never be followed up as spreading."""
+    parts = urlsplit(url) if url else None
+    host = parts.hostname if parts else None
+    try:
+        port = parts.port if host else None
+    except ValueError:  # a port that is not a number: the host alone
+        port = None
+    if port is not None and port != DEFAULT_PORTS.get(parts.scheme):
+        host = f"{host}:{port}"
     return (host or source or "unknown").removeprefix("www.")
 
 
@@ -75,7 +90,7 @@ def severity(alert: dict, brief_row: dict, settings: AlertSettings, today=None) 
     details = json.loads(alert["details"])
     domains = json.loads(alert["domains"])
     until = parse_iso_date(brief_row.get("active_until"))
-    today = today or datetime.now(UTC).date()
+    today = today or clock.now().date()
     urgent = until is not None and 0 <= (until - today).days <= settings.urgent_days
     high = (
         alert["max_score"] >= settings.high_score

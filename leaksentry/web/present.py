@@ -9,10 +9,10 @@ import json
 import re
 from collections import OrderedDict
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 from markupsafe import Markup, escape
 
+from leaksentry.alerts.exposures import site_of  # one rule for what a site is
 from matcher.records import parse_iso_datetime
 from matcher.text import terms
 
@@ -25,12 +25,6 @@ def details_label(numbers: list[int], n_details: int | None) -> str:
         return "none singled out"
     listed = ", ".join(f"#{j + 1}" for j in numbers)
     return f"{listed} of {n_details}" if n_details else listed
-
-
-def site_of(url: str | None, source: str | None) -> str:
-    """Where an item was seen, by the same rule as exposures.domain_of."""
-    host = urlsplit(url).hostname if url else None
-    return (host or source or "unknown").removeprefix("www.")
 
 
 def alert_summary(alert: dict, codenames: dict[str, str]) -> dict:
