@@ -9,12 +9,14 @@ Each stream is crawled by the real CLI into a fresh data folder, then matched ag
 Printed per stream: crawl, match and end-to-end rates (items per second of wall time); the
 same in steady state, with the `match` process's fixed cost taken out (imports, model load,
 the K briefs prepared: measured by a `match` over an empty store with the same briefs, and
-printed); the crawl's own fixed cost (a second crawl, nothing new); the bare model's encode
-rate on the same texts (title and text, truncated at the model's 256 tokens), measured in the
-same run; and the peak memory of the `match` process. Rates are the median of R runs.
+printed); the crawl's rate with its own fixed cost taken out (a second crawl, nothing new,
+measures it); the bare model's encode rate on the same texts (title and text, truncated at
+the model's 256 tokens), measured in the same run; and the peak memory of the `match`
+process. Rates are the median of R runs.
 
     .venv/bin/python bench/e2e.py [--articles 600] [--posts 5000] [--briefs 20] [--runs 3]
     .venv/bin/python bench/e2e.py --briefs 1,200,1000     # how cost grows with briefs
+    .venv/bin/python bench/e2e.py --crawl-only            # the crawl alone
 """
 
 from __future__ import annotations
@@ -176,7 +178,8 @@ def stored(stdout: str) -> int:
 
 
 def one_run(work: Path, sources: dict[str, dict], expected: dict, brief_sets: dict) -> dict:
-    """Crawl each stream once, then match it with each brief count; the figures."""
+    """Crawl each stream once, then match it with each brief count; the figures.
+    No brief count: the crawls only."""
     figures = {}
     for count, chosen in brief_sets.items():  # the match process's fixed cost, per brief count
         config = data_folder(work / f"fixed-{count}")
@@ -221,8 +224,7 @@ def report(args, all_runs: list[dict], bare: dict[str, float], counts: list[int]
         f"\nleaksentry end to end: {args.articles} articles, {args.posts} posts; "
         f"median of {len(all_runs)} run(s); {os.cpu_count()} cores; model {MODEL}"
     )
-    crawl_fixed = med(r[(s, "crawl")][2] for r in all_runs for s in ("articles", "posts"))
-    print(f"crawl fixed cost (a crawl with nothing new, both streams): {crawl_fixed:.1f} s")
+    crawl_report(args, all_runs)
     for count in counts:
         fixed = med(r[("fixed", count)] for r in all_runs)
         print(
@@ -276,8 +278,9 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=3, help="runs; rates are their median")
     parser.add_argument("--eval", type=Path, default=REPO.parent / "shared" / "eval")
+    parser.add_argument("--crawl-only", action="store_true", help="crawl; no match, no model")
     args = parser.parse_args()
-    counts = [int(n) for n in args.briefs.split(",")]
+    counts = [] if args.crawl_only else [int(n) for n in args.briefs.split(",")]
     corpus = {
         "articles": texts(
             args.eval, ["ecb/items.jsonl", "background/items.jsonl"], "news", args.articles
@@ -311,8 +314,34 @@ def main() -> None:
                 started = time.perf_counter()
                 all_runs.append(one_run(root / f"run{run}", sources, expected, brief_sets))
                 print(f"run {run + 1} of {args.runs}: {time.perf_counter() - started:.0f} s")
+    if args.crawl_only:
+        crawl_report(args, all_runs)
+        return
     bare = bare_model_rates(corpus)
     report(args, all_runs, bare, counts)
+
+
+def crawl_report(args, all_runs: list[dict]) -> None:
+    med = statistics.median
+    print(
+        f"\nleaksentry crawl: {args.articles} articles, {args.posts} posts; "
+        f"median of {len(all_runs)} run(s); {os.cpu_count()} cores"
+    )
+    print(
+        "| stream | items | crawl s | crawl /s | nothing-new crawl s | steady crawl /s | peak MiB |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for stream in ("articles", "posts"):
+        rows = [r[(stream, "crawl")] for r in all_runs]
+        items = med(row[0] for row in rows)
+        seconds, again = med(row[1] for row in rows), med(row[2] for row in rows)
+        steady = med(row[0] / max(row[1] - row[2], 1e-6) for row in rows)
+        print(
+            f"| {stream} | {items:.0f} | {seconds:.1f} | {med(row[0] / row[1] for row in rows):.1f} "
+            f"| {again:.1f} | {steady:.1f} | {med(row[3] for row in rows):.0f} |"
+        )
+    print("steady: items / (crawl s - the same crawl's second run, nothing new: process start,")
+    print("imports, reading the feed or the timeline's first page)")
 
 
 if __name__ == "__main__":
