@@ -1,11 +1,13 @@
-"""Local servers on 127.0.0.1 for the demo and the tests: a static site and an SMTP catcher.
+"""Local servers on 127.0.0.1 for the demo, the tests and the benchmarks: a static site, a
+Mastodon-compatible timeline and an SMTP catcher.
 
-Both are real servers (http.server, aiosmtpd) run in background threads.
+All are real servers (http.server, aiosmtpd) run in background threads.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import mimetypes
 import socket
 import ssl
@@ -16,8 +18,9 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import formatdate
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 SITE_PLACEHOLDER = b"{{SITE}}"
 TEXT_TYPES = {".html", ".htm", ".xml", ".rss", ".atom", ".txt", ".json"}
@@ -200,3 +203,104 @@ class MailCatcher:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class MastodonServer:
+    """A Mastodon-compatible public timeline on 127.0.0.1 (for benchmarks and tests).
+
+    Serves ``statuses`` (dicts with at least ``id`` and ``created_at``; ids are numeric strings)
+    at ``/api/v1/timelines/public`` and ``/api/v1/timelines/tag/<tag>`` (every status is in
+    every tag) the way a real server pages: newest first, ``limit`` (at most 40), ``max_id``
+    (older than), ``since_id`` (newest above) and ``min_id`` (the oldest above, still newest
+    first), with a ``Link`` header naming the next (older) and previous (newer) pages.
+    """
+
+    LIMIT = 40
+
+    def __init__(self, statuses: list[dict], host: str = "127.0.0.1", port: int = 0):
+        self.statuses = sorted(statuses, key=lambda s: int(s["id"]), reverse=True)
+        self._ids = [int(status["id"]) for status in self.statuses]  # descending
+        self._bodies = [json.dumps(status, ensure_ascii=False) for status in self.statuses]
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                status, headers, body = owner.answer(self.path)
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format, *args):
+                owner.requests.append(self.path)
+
+        self.requests: list[str] = []
+        self.server = _QuietServer((host, port), Handler)
+        self.url = f"http://{host}:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def page(self, query: dict) -> list[int]:
+        """Positions (in ``self.statuses``) of the statuses one request returns."""
+        limit = max(1, min(self.LIMIT, int(query.get("limit", 20))))
+        ids = self._ids
+        upper = len(ids)  # positions before this are newer than max_id: excluded
+        start = 0
+        if "max_id" in query:
+            start = _first_below(ids, int(query["max_id"]))
+        if "min_id" in query:  # the `limit` statuses just above min_id, newest first
+            upper = _first_below(ids, int(query["min_id"]) + 1)
+            return list(range(max(start, upper - limit), upper))
+        if "since_id" in query:
+            upper = _first_below(ids, int(query["since_id"]) + 1)
+        return list(range(start, min(upper, start + limit)))
+
+    def answer(self, raw_path: str) -> tuple[int, dict, bytes]:
+        parts = urlsplit(raw_path)
+        path = parts.path
+        if not (path == "/api/v1/timelines/public" or path.startswith("/api/v1/timelines/tag/")):
+            return 404, {"Content-Type": "application/json"}, b'{"error":"Record not found"}'
+        query = dict(parse_qsl(parts.query))
+        try:
+            positions = self.page(query)
+        except ValueError:
+            return 400, {"Content-Type": "application/json"}, b'{"error":"bad parameter"}'
+        body = ("[" + ",".join(self._bodies[p] for p in positions) + "]").encode()
+        headers = {"Content-Type": "application/json; charset=utf-8"}
+        if positions:
+            base = {k: v for k, v in query.items() if k not in ("max_id", "min_id", "since_id")}
+            older = urlencode(base | {"max_id": self.statuses[positions[-1]]["id"]})
+            newer = urlencode(base | {"min_id": self.statuses[positions[0]]["id"]})
+            headers["Link"] = (
+                f'<{self.url}{path}?{older}>; rel="next", <{self.url}{path}?{newer}>; rel="prev"'
+            )
+        return 200, headers, body
+
+    def start(self) -> MastodonServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def __enter__(self) -> MastodonServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def _first_below(descending: list[int], bound: int) -> int:
+    """The first position whose id is below ``bound``, in ids sorted newest first."""
+    low, high = 0, len(descending)
+    while low < high:
+        middle = (low + high) // 2
+        if descending[middle] >= bound:
+            low = middle + 1
+        else:
+            high = middle
+    return low

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import json
 import os
 import shutil
@@ -36,11 +37,21 @@ class ImmediateDatabase(Database):
     A writer then waits its turn (the busy time-out) instead of failing when its snapshot
     went stale; nested blocks stay savepoints."""
 
+    _savepoints = itertools.count()
+
     @contextlib.contextmanager
     def atomic(self):
-        if self.conn.in_transaction:
-            with super().atomic():
+        if self.conn.in_transaction:  # a savepoint (named by a counter: sqlite-utils asks the
+            name = f"ls_{next(self._savepoints)}"  # system for 16 random bytes each time)
+            self.conn.execute(f"SAVEPOINT {name}")
+            try:
                 yield self
+            except BaseException:
+                if self.conn.in_transaction:  # (an error may have ended the transaction)
+                    self.conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                    self.conn.execute(f"RELEASE SAVEPOINT {name}")
+                raise
+            self.conn.execute(f"RELEASE SAVEPOINT {name}")
             return
         self.conn.execute("BEGIN IMMEDIATE")
         try:
@@ -122,6 +133,16 @@ class Store:
     def has_url(self, canonical_url: str) -> bool:
         return self._exists("select 1 from items where canonical_url = ?", canonical_url)
 
+    def stored_urls(self, canonical_urls: Iterable[str]) -> set[str]:
+        """Those of these canonical URLs that are stored."""
+        urls, found = list(canonical_urls), set()
+        for start in range(0, len(urls), 500):
+            chunk = urls[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            sql = f"select canonical_url from items where canonical_url in ({marks})"
+            found.update(row[0] for row in self.db.execute(sql, chunk))
+        return found
+
     def add_item(
         self,
         item: Item,
@@ -146,23 +167,31 @@ class Store:
                 "fetched_at": stamp,
                 "matched_at": None,
             }
-            self.db["items"].insert(row)
+            self._insert("items", row)
             if signature is not None:
-                self.db["item_signatures"].insert(
-                    {"item_id": item.id, "signature": signature, "created_at": stamp}
+                self._insert(
+                    "item_signatures",
+                    {"item_id": item.id, "signature": signature, "created_at": stamp},
                 )
             if raw is not None:
                 content_type, body = raw
-                self.db["raw_captures"].insert(
+                self._insert(
+                    "raw_captures",
                     {
                         "item_id": item.id,
                         "url": item.url,
                         "content_type": content_type,
                         "body": zlib.compress(body, 6),
                         "fetched_at": stamp,
-                    }
+                    },
                 )
         return True
+
+    def _insert(self, table: str, row: dict) -> None:
+        """One plain INSERT (sqlite-utils' ``insert`` reads the table's schema every call)."""
+        columns = ", ".join(f"[{name}]" for name in row)
+        marks = ", ".join("?" * len(row))
+        self.db.execute(f"insert into [{table}] ({columns}) values ({marks})", list(row.values()))
 
     def items_stored_since(self, sources: list[str], since: str) -> int:
         """How many items these sources stored since ``since`` (an ISO time from ``now()``)."""

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import trafilatura
 from scrapy.http import TextResponse
+from scrapy.utils.defer import maybe_deferred_to_future
 
 PUBLISHED_META = (
     'meta[property="article:published_time"]::attr(content)',
@@ -54,6 +55,35 @@ def extract_article(response: TextResponse) -> Article | None:
     published = page_published(response) or iso_local(document.date)
     lang = (_css(response, "html::attr(lang)") or "").split("-")[0].lower() or None
     return Article(title, text, published, lang, looks_truncated(text, response.text))
+
+
+_EXTRACTION_POOL = None
+
+
+async def extract_article_off_thread(response: TextResponse) -> Article | None:
+    """``extract_article`` in the crawl's extraction thread: the reactor thread goes on
+    downloading, parsing feeds and handing items to the store while a page is read.
+
+    One thread (pages are read one at a time, as before; trafilatura's caches see one
+    caller), started on first use and stopped when the reactor stops."""
+    global _EXTRACTION_POOL
+    from twisted.internet import reactor
+    from twisted.internet.threads import deferToThreadPool
+    from twisted.python.threadpool import ThreadPool
+
+    if _EXTRACTION_POOL is None:
+        _EXTRACTION_POOL = ThreadPool(1, 1, "leaksentry-extract")
+        _EXTRACTION_POOL.start()
+        reactor.addSystemEventTrigger("during", "shutdown", _stop_extraction)
+    deferred = deferToThreadPool(reactor, _EXTRACTION_POOL, extract_article, response)
+    return await maybe_deferred_to_future(deferred)
+
+
+def _stop_extraction() -> None:
+    global _EXTRACTION_POOL
+    if _EXTRACTION_POOL is not None:
+        _EXTRACTION_POOL.stop()
+        _EXTRACTION_POOL = None
 
 
 def looks_truncated(text: str, page: str) -> bool:

@@ -13,7 +13,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from leaksentry import clock
 from leaksentry.records import parse_iso_datetime
 from leaksentry.store import Store
-from spiders.article import extract_article, local_iso, parse_time
+from spiders.article import extract_article, extract_article_off_thread, local_iso, parse_time
 from spiders.guard import source_origin
 from spiders.items import CollectedItem
 from spiders.pipelines import canonical_url, identity
@@ -53,6 +53,7 @@ class SourceSpider(scrapy.Spider):
         self.since_iso = self.since.strftime("%Y-%m-%dT%H:%M:%SZ")
         self.started_iso = self.started.strftime("%Y-%m-%dT%H:%M:%SZ")
         self._store: Store | None = None
+        self._looked_up: dict[tuple[str, str], bool] = {}  # (kind, url) -> stored (look_up)
 
     # -- marks -------------------------------------------------------------------------------
     def trusted_mark(self, when: str) -> str:
@@ -65,12 +66,24 @@ class SourceSpider(scrapy.Spider):
     def known(self, url: str, kind: str = "news") -> bool:
         """True when the page (or, with ``kind`` social, the post) is already stored: it is
         not downloaded again. A post never makes a page count as stored (see ``identity``)."""
-        if self._store is None:
-            self._store = Store(self.settings.get("LEAKSENTRY_DATABASE"))
-        if self._store.has_url(identity(kind, url)):
+        stored = self._looked_up.pop((kind, url), None)
+        if stored is None:
+            stored = self._reader().has_url(identity(kind, url))
+        if stored:
             self.crawler.stats.inc_value("leaksentry/already_stored")
             return True
         return False
+
+    def look_up(self, urls: list[str], kind: str = "news") -> None:
+        """Ask the store about a listing's addresses in one query; ``known`` answers from it."""
+        keys = {(kind, url): identity(kind, url) for url in urls if url}
+        stored = self._reader().stored_urls(keys.values())
+        self._looked_up.update({key: canonical in stored for key, canonical in keys.items()})
+
+    def _reader(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.settings.get("LEAKSENTRY_DATABASE"))
+        return self._store
 
     def closed(self, reason):
         if self._store is not None:
@@ -88,10 +101,25 @@ class SourceSpider(scrapy.Spider):
             return None
         return scrapy.Request(
             url,
-            callback=self.parse_article,
+            callback=self.read_article,
             errback=self.failed_page,
             cb_kwargs={"title": title, "published": published, "kind": kind},
         )
+
+    async def read_article(
+        self,
+        response: Response,
+        title: str = "",
+        published: str | None = None,
+        kind: str | None = None,
+    ):
+        """The article pages' callback: the page is read in the extraction thread."""
+        if not isinstance(response, TextResponse):
+            self.skip_page(response.url, "not a text page")
+            return
+        article = await extract_article_off_thread(response)
+        for item in self.article_items(response, article, title, published, kind):
+            yield item
 
     def parse_article(
         self,
@@ -100,10 +128,16 @@ class SourceSpider(scrapy.Spider):
         published: str | None = None,
         kind: str | None = None,
     ):
+        """``read_article`` in the calling thread."""
         if not isinstance(response, TextResponse):
             self.skip_page(response.url, "not a text page")
             return
-        article = extract_article(response)
+        yield from self.article_items(response, extract_article(response), title, published, kind)
+
+    def article_items(
+        self, response: Response, article, title: str, published: str | None, kind: str | None
+    ):
+        """The page's item, if it has an article newer than the lookback."""
         if article is None:
             self.skip_page(response.url, "no article text found")
             return

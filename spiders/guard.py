@@ -13,6 +13,9 @@ address is refused too. Host names are resolved, and every address they resolve 
 The address checked is the address used: it is pinned in Scrapy's DNS cache, which the
 download's resolver reads first, so a name that answers a public address to the check and a
 private one a moment later (DNS rebinding) still reaches only the public one.
+
+Look-ups are done in Twisted's thread pool (as Scrapy's own resolver does), never on the
+reactor thread: a slow DNS server holds up the requests to that host only.
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ class AddressGuardMiddleware:
         self.stats = stats
         self.crawler = crawler
         self._verdicts: dict[str, bool] = {}
+        self._pins: dict[str, str] = {}  # addresses checked in a thread, to pin in the reactor's
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -75,6 +79,23 @@ class AddressGuardMiddleware:
         return host in self.allowed or here in self.allowed or here in own
 
     def process_request(self, request, spider=None):
+        """None (pass) or IgnoreRequest at once when no look-up is needed; otherwise a
+        Deferred of the same, the look-up done in a thread (never on the reactor's)."""
+        host = self._needs_lookup(request)
+        if host is None:
+            return None
+        from twisted.internet.threads import deferToThread
+
+        return deferToThread(self._check, host).addCallback(self._judge, request, host)
+
+    def check(self, request) -> None:
+        """``process_request`` in the calling thread (look-up included): None or IgnoreRequest."""
+        host = self._needs_lookup(request)
+        if host is not None:
+            self._judge(self._check(host), request, host)
+
+    def _needs_lookup(self, request) -> str | None:
+        """The host to look up, None when the request passes; IgnoreRequest when refused."""
         parts = urlparse_cached(request)
         if parts.scheme not in WEB_SCHEMES:  # file:, data:, ftp:, s3: ... read nothing
             log.warning("refused %s: only http and https addresses are fetched", request.url[:200])
@@ -84,18 +105,26 @@ class AddressGuardMiddleware:
         if self.named(parts):
             return None
         verdict = self._verdicts.get(host)
-        if verdict is None or (verdict is True and not _literal(host) and host not in dnscache):
-            verdict = self._check(host)  # (again when the pin was evicted from the cache)
-            if verdict is not LOOKUP_FAILED:  # a failed look-up may succeed next time
-                self._verdicts[host] = verdict
+        if _literal(host):
+            verdict = True if is_public(host) else NOT_PUBLIC
+        elif verdict is None or (verdict is True and host not in dnscache):
+            return host  # (again when the pin was evicted from the cache)
+        return self._judge(verdict, request, host, remember=False)
+
+    def _judge(self, verdict, request, host: str, remember: bool = True) -> None:
+        """None when the verdict is True, else IgnoreRequest; a look-up's verdict is kept
+        (not a failed one: it may succeed next time)."""
+        if verdict is True and (pin := self._pins.pop(host, None)):
+            dnscache[host] = pin  # set in the reactor thread: the download reads it first
+        if remember and verdict is not LOOKUP_FAILED:
+            self._verdicts[host] = verdict
         if verdict is not True:
             log.warning("refused %s: %s %s", request.url, host, verdict)
             self.stats.inc_value("leaksentry/refused_addresses")
             raise IgnoreRequest(f"refused non-public address {host}: {verdict}")
         return None
 
-    @staticmethod
-    def _check(host: str) -> bool | str:
+    def _check(self, host: str) -> bool | str:
         """True when every address of ``host`` is public and the IPv4 one Scrapy connects to
         is pinned; else why not. Fails closed: a look-up that fails is a refusal (the
         download's own look-up could answer anything, 127.0.0.9 included)."""
@@ -111,7 +140,7 @@ class AddressGuardMiddleware:
         ipv4 = [a for a in addresses if ipaddress.ip_address(a).version == 4]
         if not ipv4:  # Scrapy's resolver connects over IPv4: nothing checked to pin
             return NO_IPV4
-        dnscache[host] = ipv4[0]  # the download reads this first: it connects to what was checked
+        self._pins[host] = ipv4[0]  # pinned by _judge: the download connects to what was checked
         return True
 
 

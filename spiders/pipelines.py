@@ -1,11 +1,16 @@
-"""Item pipelines: normalise, then drop duplicates and write to the store."""
+"""Item pipelines: normalise, then drop duplicates and write to the store (in a thread of its
+own, a batch of items per transaction: ``StoreWriter``)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import queue
 import re
 import sqlite3
+import threading
 import unicodedata
+from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import py3langid
@@ -63,7 +68,8 @@ def item_id(canonical: str) -> str:
 def clean_text(text: str) -> str:
     """Normalised Unicode, no control characters, single spaces, paragraphs kept."""
     text = unicodedata.normalize("NFC", text or "")
-    text = "".join(c for c in text if c in "\n\t" or unicodedata.category(c)[0] != "C")
+    if not text.replace("\n", "").replace("\t", "").isprintable():  # (else no C* character)
+        text = "".join(c for c in text if c in "\n\t" or unicodedata.category(c)[0] != "C")
     lines = (" ".join(line.split()) for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
 
@@ -84,34 +90,107 @@ class NormalisePipeline:
         return item
 
 
-class StorePipeline:
-    """Write each new item to SQLite at once, linked to its story; a stored URL is dropped."""
+BATCH = 200  # items written in one transaction at most
 
-    def __init__(self, database: str, crawler):
+
+class StoreWriter:
+    """The one thread that writes a crawl's items to one database, a batch per transaction.
+
+    Spiders crawling side by side in one process share it (``writer_for``): SQLite sees one
+    writer, and Twisted's reactor thread never waits on a disk write. Its connection is made,
+    used and closed in that thread only. Items queue up while a batch is written, so the next
+    batch is whatever arrived meanwhile (one item when they trickle in, a page of posts when
+    they come together).
+
+    ``PRAGMA synchronous = NORMAL`` (WAL): a commit is not fsynced. A killed process loses
+    nothing committed; an operating-system crash or a power cut may lose the last commits,
+    but never the items without the source state that would skip them: the crawl saves each
+    source's state afterwards on a connection of default (FULL) synchronous, whose fsync of
+    the WAL makes every frame before it durable too.
+    """
+
+    def __init__(self, database: str):
         self.database = database
-        self.crawler = crawler
-        self.stats = crawler.stats
-        self.store: Store | None = None
-        self.stories: StoryIndex | None = None
+        self.users = 0
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._opened = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="leaksentry-store", daemon=True)
+        self._thread.start()
+        self._opened.wait()
+        if self._error is not None:
+            raise self._error
 
-    @classmethod
-    def from_crawler(cls, crawler):
-        return cls(crawler.settings.get("LEAKSENTRY_DATABASE"), crawler)
+    def write(self, item: CollectedItem) -> asyncio.Future:
+        """A future (on the running event loop) of the item's outcome: ("stored", story),
+        ("duplicate", None), ("error", the OperationalError) or ("failed", any other
+        exception)."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._queue.put((item, loop, future))
+        return future
 
-    def open_spider(self, spider=None):
-        self.store = Store(self.database)
-        self.stories = story_index(self.store)
+    def close(self) -> None:
+        """Write what is queued, then stop the thread and close its connection."""
+        self._queue.put(None)
+        self._thread.join()
 
-    def close_spider(self, spider=None):
-        if self.store:
-            self.store.close()
+    # -- the writer thread --------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            store = Store(self.database)
+            store.db.execute("PRAGMA synchronous = NORMAL")
+            stories = story_index(store)
+        except BaseException as exc:  # noqa: BLE001 (raised again in the caller's thread)
+            self._error = exc
+            self._opened.set()
+            return
+        self._opened.set()
+        try:
+            while True:
+                batch, stop = [self._queue.get()], False
+                while len(batch) < BATCH:
+                    try:
+                        batch.append(self._queue.get_nowait())
+                    except queue.Empty:
+                        break
+                if None in batch:
+                    batch, stop = [entry for entry in batch if entry is not None], True
+                if batch:
+                    try:
+                        outcomes = self._write(store, stories, [item for item, _, _ in batch])
+                    except Exception as exc:  # a bug, not the disk: raised in the pipeline
+                        outcomes = [("failed", exc)] * len(batch)
+                    for (_, loop, future), outcome in zip(batch, outcomes, strict=True):
+                        loop.call_soon_threadsafe(_settle, future, outcome)
+                if stop:
+                    return
+        finally:
+            store.close()
 
-    def process_item(self, item: CollectedItem):
+    def _write(self, store: Store, stories: StoryIndex, items: list) -> list[tuple]:
+        """One transaction for the batch; when it fails, each item in a transaction of its
+        own, so one item's failure (a full disk, a lock held beyond the busy wait) is that
+        item's alone."""
+        added: list[str] = []
+        try:
+            with store.db.atomic():
+                outcomes = [self._one(store, stories, item, added) for item in items]
+        except sqlite3.OperationalError as exc:
+            for item_id in added:  # rolled back: not stored, not a story to join
+                stories.discard(item_id)
+            if len(items) == 1:
+                return [("error", exc)]
+            return [self._write(store, stories, [item])[0] for item in items]
+        return outcomes
+
+    @staticmethod
+    def _one(store: Store, stories: StoryIndex, item: CollectedItem, added: list) -> tuple:
         canonical = identity(item.kind, item.url)
         digest = content_hash(item.title, item.text)
         minhash = signature(item.text or item.title)
-        story = self.store.story_of_content(digest) or self.stories.find(
-            minhash, item.text or item.title, self.store
+        story = store.story_of_content(digest) or stories.find(
+            minhash, item.text or item.title, store
         )
         record = Item(
             id=item_id(canonical),
@@ -125,18 +204,76 @@ class StorePipeline:
             story=story,
         )
         raw = (item.raw_type or "", item.raw) if item.raw is not None else None
-        try:
-            stored = self.store.add_item(record, canonical, digest, to_bytes(minhash), raw)
-        except sqlite3.OperationalError as exc:  # a full disk, a locked database beyond the wait
+        if not store.add_item(record, canonical, digest, to_bytes(minhash), raw):
+            return ("duplicate", None)
+        stories.add(record.id, story or record.id, minhash)  # the next copy joins it
+        added.append(record.id)
+        return ("stored", story)
+
+
+def _settle(future: asyncio.Future, outcome: tuple) -> None:
+    if not future.cancelled():
+        future.set_result(outcome)
+
+
+_WRITERS: dict[str, StoreWriter] = {}
+
+
+def writer_for(database: str) -> StoreWriter:
+    """The writer of this database in this process (made on first use, shared)."""
+    key = str(Path(database).resolve())
+    if key not in _WRITERS:
+        _WRITERS[key] = StoreWriter(database)
+    writer = _WRITERS[key]
+    writer.users += 1
+    return writer
+
+
+def release_writer(writer: StoreWriter) -> None:
+    """One user less; the last one stops the writer once everything queued is written."""
+    writer.users -= 1
+    if writer.users == 0:
+        _WRITERS.pop(str(Path(writer.database).resolve()), None)
+        writer.close()
+
+
+class StorePipeline:
+    """Write each new item to SQLite, linked to its story; a stored URL is dropped.
+
+    The writing is done by the crawl's store writer thread (``StoreWriter``), in batches;
+    an item passes this pipeline only once its transaction is committed."""
+
+    def __init__(self, database: str, crawler):
+        self.database = database
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.writer: StoreWriter | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler.settings.get("LEAKSENTRY_DATABASE"), crawler)
+
+    def open_spider(self, spider=None):
+        self.writer = writer_for(self.database)
+
+    def close_spider(self, spider=None):
+        if self.writer:  # every item of this spider has settled: the engine waited for them
+            release_writer(self.writer)
+            self.writer = None
+
+    async def process_item(self, item: CollectedItem):
+        outcome, detail = await self.writer.write(item)
+        if outcome == "failed":
+            raise detail
+        if outcome == "error":
             # A source error: its state (ETags, cursors) is not saved, so the next run reads
             # the source in full and collects this item then.
-            self.crawler.spider.report_error(f"{item.url}: not stored: {exc}")
-            raise DropItem(f"not stored: {item.url}") from None
-        if not stored:
+            self.crawler.spider.report_error(f"{item.url}: not stored: {detail}")
+            raise DropItem(f"not stored: {item.url}")
+        if outcome == "duplicate":
             self.stats.inc_value("leaksentry/duplicates")
             raise DropItem(f"already stored: {item.url}")
-        self.stories.add(record.id, story or record.id, minhash)
         self.stats.inc_value("leaksentry/stored")
-        if story:
+        if detail:
             self.stats.inc_value("leaksentry/linked")
         return item

@@ -14,6 +14,10 @@ AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
+# Loopback is this machine (the demo, a local mirror, the benchmarks): its first requests wait
+# no AUTOTHROTTLE_START_DELAY; AutoThrottle still sets the delay from its answers' latency.
+# Every other host starts at the full delay.
+DOWNLOAD_SLOTS = {host: {"delay": 0.0} for host in ("127.0.0.1", "localhost", "::1")}
 DOWNLOAD_TIMEOUT = 30  # the configuration's download_timeout replaces it
 DOWNLOAD_MAXSIZE = 8 * 1024 * 1024  # bounded responses: a feed or page larger than this is dropped
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024

@@ -30,12 +30,16 @@ SHINGLE = 3
 WINDOW_DAYS = 14
 
 
+_PERMUTATIONS = []  # the scheme's permutations, made once (they depend on the seed only)
+
+
 def signature(text: str) -> MinHash:
     tokens = re.findall(r"\w+", text.lower())
-    minhash = MinHash(num_perm=NUM_PERM, scheme=SCHEME)
+    if not _PERMUTATIONS:
+        _PERMUTATIONS.append(MinHash(num_perm=NUM_PERM, scheme=SCHEME).permutations)
+    minhash = MinHash(num_perm=NUM_PERM, scheme=SCHEME, permutations=_PERMUTATIONS[0])
     grams = {" ".join(tokens[i : i + SHINGLE]) for i in range(max(1, len(tokens) - SHINGLE + 1))}
-    for gram in grams:
-        minhash.update(gram.encode())
+    minhash.update_batch([gram.encode() for gram in grams])  # the same values as one by one
     return minhash
 
 
@@ -89,6 +93,12 @@ class StoryIndex:
             if linked and similarity > best_similarity:
                 best, best_similarity = item_id, similarity
         return self.stories[best] if best else None
+
+    def discard(self, item_id: str) -> None:
+        """Forget an item (its write was rolled back)."""
+        if self.signatures.pop(item_id, None) is not None:
+            self.lsh.remove(item_id)
+            self.stories.pop(item_id, None)
 
     def add(self, item_id: str, story: str, minhash: MinHash) -> None:
         if item_id in self.signatures:

@@ -198,7 +198,7 @@ def test_a_site_that_does_not_answer_in_time_is_a_source_error_and_others_are_st
 def test_every_kind_of_non_public_address_is_refused(url):
     guard = AddressGuardMiddleware.from_crawler(get_crawler(settings_dict={}))
     with pytest.raises(IgnoreRequest, match="refused non-public address"):
-        guard.process_request(Request(url))
+        guard.check(Request(url))
     assert guard.stats.get_value("leaksentry/refused_addresses") == 1
 
 
@@ -228,7 +228,7 @@ def test_the_checked_address_is_the_one_used_dns_rebinding(monkeypatch):
     monkeypatch.setattr(socket, "gethostbyname", lambda host: next(answers))
     dnscache.pop("rebind.example", None)
     guard = AddressGuardMiddleware.from_crawler(get_crawler(settings_dict={}))
-    assert guard.process_request(Request("http://rebind.example/feed")) is None
+    assert guard.check(Request("http://rebind.example/feed")) is None
     resolver = CachingThreadedResolver(reactor, cache_size=100, timeout=5)
     resolved = []
     resolver.getHostByName("rebind.example").addCallback(resolved.append)
@@ -255,9 +255,9 @@ def test_a_failed_lookup_at_check_time_refuses_the_request_dns_rebinding(monkeyp
     dnscache.pop("flaky.example", None)
     guard = AddressGuardMiddleware.from_crawler(get_crawler(settings_dict={}))
     with pytest.raises(IgnoreRequest, match="could not be looked up"):
-        guard.process_request(Request("http://flaky.example/feed"))
+        guard.check(Request("http://flaky.example/feed"))
     assert "flaky.example" not in dnscache
-    assert guard.process_request(Request("http://flaky.example/feed")) is None
+    assert guard.check(Request("http://flaky.example/feed")) is None
     assert dnscache["flaky.example"] == "93.184.216.34"
     dnscache.pop("flaky.example", None)
 
@@ -274,5 +274,5 @@ def test_a_name_with_no_ipv4_address_checked_is_refused(monkeypatch):
     dnscache.pop("six.example", None)
     guard = AddressGuardMiddleware.from_crawler(get_crawler(settings_dict={}))
     with pytest.raises(IgnoreRequest):
-        guard.process_request(Request("http://six.example/feed"))
+        guard.check(Request("http://six.example/feed"))
     assert "six.example" not in dnscache

@@ -34,6 +34,7 @@ class FeedSpider(SourceSpider):
             reason = getattr(feed, "bozo_exception", None) or "no entries"
             self.report_error(f"{response.url}: not a readable RSS/Atom feed ({reason})")
             return
+        self.look_up([response.urljoin(link) for e in feed.entries if (link := entry_link(e))])
         for number, entry in enumerate(feed.entries, 1):
             link = entry_link(entry)
             if not link:

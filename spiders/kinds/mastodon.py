@@ -67,6 +67,7 @@ class MastodonSpider(ApiSpider):
                 self.report_error(f"{response.url}: not a list of statuses")
             return
         after = int(ids.get("min_id", 0))  # catching up: only what is newer than this
+        self.look_up([own_address(s) for s in statuses if isinstance(s, dict)], self.item_kind)
         numbers, reached_lookback = [], False
         for status in statuses:
             if not isinstance(status, dict) or not str(status.get("id", "")).isdigit():
