@@ -6,10 +6,16 @@ time from ``../shared/eval/`` (ECB+ and background articles; background and ECB+
 Each stream is crawled by the real CLI into a fresh data folder, then matched against K briefs
 (the development briefs, repeated under new ids and codenames when K is larger).
 
+Steady state, as in the service: before the measured stream, each data folder crawls and
+matches a warm-up stream of WARMUP items of the same kind, so the matcher's background sample
+is drawn and measured whole once (its vectors stored), as a running service has done; the
+bench sets `[matcher] background_items` to WARMUP so the measured stream does not redraw it
+(the service redraws it once a day). Then the measured stream goes through the cascade.
+
 Printed per stream: crawl, match and end-to-end rates (items per second of wall time); the
 same in steady state, with the `match` process's fixed cost taken out (imports, model load,
-the K briefs prepared: measured by a `match` over an empty store with the same briefs, and
-printed); the crawl's rate with its own fixed cost taken out (a second crawl, nothing new,
+the K briefs prepared, the stored background sample measured again: a `match` with nothing
+new, and printed); the crawl's rate with its own fixed cost taken out (a second crawl, nothing new,
 measures it); the bare model's encode rate on the same texts (title and text, truncated at
 the model's 256 tokens), measured in the same run; and the peak memory of the `match`
 process. Rates are the median of R runs.
@@ -45,6 +51,7 @@ from throughput import MODEL, leaksentry  # noqa: E402
 from leaksentry.localservers import MastodonServer, StaticSite  # noqa: E402
 from matcher.backtest import read_items  # noqa: E402
 
+WARMUP = 300  # items of each kind the service had measured before (the background sample)
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <meta property="article:published_time" content="{published}"></head><body>
 <header><nav><a href="/">Front page</a> <a href="/feed.rss">Feed</a></nav></header>
@@ -114,9 +121,11 @@ def news_site(folder: Path, articles: list[tuple[str, str]]) -> Path:
     return folder
 
 
-def statuses(posts: list[tuple[str, str]]) -> list[dict]:
-    """Mastodon statuses (a snowflake id from the creation time), one a second up to now."""
-    start = datetime.now(UTC) - timedelta(seconds=len(posts) + 60)
+def statuses(posts: list[tuple[str, str]], earlier: bool = False) -> list[dict]:
+    """Mastodon statuses (a snowflake id from the creation time), one a second up to now
+    (earlier: ending an hour ago, for the warm-up stream)."""
+    end = datetime.now(UTC) - timedelta(hours=1 if earlier else 0)
+    start = end - timedelta(seconds=len(posts) + 60)
     out = []
     for n, (_, text) in enumerate(posts):
         when = start + timedelta(seconds=n)
@@ -149,11 +158,12 @@ def statuses(posts: list[tuple[str, str]]) -> list[dict]:
 
 
 # -- the runs -------------------------------------------------------------------------------------
-def data_folder(folder: Path, source: dict | None = None) -> Path:
+def data_folder(folder: Path, sources: list[dict] = ()) -> Path:
     """A fresh data folder with its configuration and an initialised database; the config."""
     folder.mkdir(parents=True)
     lines = ['database = "ls.db"', 'key_file = "ls.key"', "[smtp]", "port = 9"]
-    if source:
+    lines += ["[matcher]", f"background_items = {WARMUP}"]
+    for source in sources:
         lines.append("[[source]]")
         lines += [f"{key} = {json.dumps(value)}" for key, value in source.items()]
     config = folder / "leaksentry.toml"
@@ -178,27 +188,37 @@ def stored(stdout: str) -> int:
 
 
 def one_run(work: Path, sources: dict[str, dict], expected: dict, brief_sets: dict) -> dict:
-    """Crawl each stream once, then match it with each brief count; the figures.
-    No brief count: the crawls only."""
+    """Per stream: the warm-up stream crawled once; then, per brief count, a copy matched
+    (the background sample drawn and measured), a `match` with nothing new (the fixed cost),
+    the measured stream crawled, then matched. No brief count: the crawls only."""
     figures = {}
-    for count, chosen in brief_sets.items():  # the match process's fixed cost, per brief count
-        config = data_folder(work / f"fixed-{count}")
-        add_briefs(config, chosen)
-        seconds, _, _ = leaksentry("match", "--config", str(config))
-        figures[("fixed", count)] = seconds
     for stream, source in sources.items():
-        config = data_folder(work / stream, source)
-        crawl_s, crawl_mib, out = leaksentry("crawl", "--config", str(config))
-        if stored(out) != expected[stream]:
-            print(f"  warning: {stream}: stored {stored(out)} of {expected[stream]}: {out.strip()}")
-        again_s, _, _ = leaksentry("crawl", "--config", str(config))  # nothing new
-        figures[(stream, "crawl")] = (stored(out), crawl_s, again_s, crawl_mib)
-        for count, chosen in brief_sets.items():
+        warm = {**source, "name": f"warmup-{source['name']}", "url": source["warmup_url"]}
+        measured = {k: v for k, v in source.items() if k != "warmup_url"}
+        warm.pop("warmup_url")
+        config = data_folder(work / stream, [warm, measured])
+        if brief_sets:
+            leaksentry("crawl", "--source", warm["name"], "--config", str(config))
+        for count, chosen in brief_sets.items() if brief_sets else [(0, None)]:
             copy = work / f"{stream}-{count}"
             shutil.copytree(config.parent, copy)
-            add_briefs(copy / "leaksentry.toml", chosen)
-            match_s, match_mib, out = leaksentry("match", "--config", str(copy / "leaksentry.toml"))
-            figures[(stream, count)] = (match_s, match_mib, out.strip())
+            copied = str(copy / "leaksentry.toml")
+            if chosen:
+                add_briefs(copy / "leaksentry.toml", chosen)
+                leaksentry("match", "--config", copied)  # the service's first day
+                figures[(stream, "fixed", count)] = leaksentry("match", "--config", copied)[0]
+            crawl_s, crawl_mib, out = leaksentry(
+                "crawl", "--source", measured["name"], "--config", copied
+            )
+            if stored(out) != expected[stream]:
+                print(
+                    f"  warning: {stream}: stored {stored(out)} of {expected[stream]}: {out.strip()}"
+                )
+            again_s, _, _ = leaksentry("crawl", "--source", measured["name"], "--config", copied)
+            figures.setdefault((stream, "crawl"), (stored(out), crawl_s, again_s, crawl_mib))
+            if chosen:
+                match_s, match_mib, out = leaksentry("match", "--config", copied)
+                figures[(stream, count)] = (match_s, match_mib, out.strip())
             shutil.rmtree(copy)
     return figures
 
@@ -226,10 +246,14 @@ def report(args, all_runs: list[dict], bare: dict[str, float], counts: list[int]
     )
     crawl_report(args, all_runs)
     for count in counts:
-        fixed = med(r[("fixed", count)] for r in all_runs)
+        fixed = {
+            stream: med(r[(stream, "fixed", count)] for r in all_runs)
+            for stream in ("articles", "posts")
+        }
         print(
-            f"\n{count} brief(s); match fixed cost (imports, model load, briefs prepared; "
-            f"a match over an empty store): {fixed:.1f} s"
+            f"\n{count} brief(s); match fixed cost (imports, model load, briefs prepared, the "
+            f"stored background sample measured; a match with nothing new): "
+            f"{fixed['articles']:.1f} s (articles), {fixed['posts']:.1f} s (posts)"
         )
         header = (
             "| stream | items | crawl /s | match /s | end to end /s | steady match /s "
@@ -243,7 +267,7 @@ def report(args, all_runs: list[dict], bare: dict[str, float], counts: list[int]
             for r in all_runs:
                 items, crawl_s, _, _ = r[(stream, "crawl")]
                 match_s, mib, _ = r[(stream, count)]
-                steady_match = max(match_s - r[("fixed", count)], 1e-6)
+                steady_match = max(match_s - r[(stream, "fixed", count)], 1e-6)
                 rows.append(
                     {
                         "items": items,
@@ -281,29 +305,38 @@ def main() -> None:
     parser.add_argument("--crawl-only", action="store_true", help="crawl; no match, no model")
     args = parser.parse_args()
     counts = [] if args.crawl_only else [int(n) for n in args.briefs.split(",")]
-    corpus = {
+    both = {
         "articles": texts(
-            args.eval, ["ecb/items.jsonl", "background/items.jsonl"], "news", args.articles
+            args.eval, ["ecb/items.jsonl", "background/items.jsonl"], "news", args.articles + WARMUP
         ),
         "posts": texts(
-            args.eval, ["background/items.jsonl", "ecb/posts.jsonl"], "social", args.posts
+            args.eval, ["background/items.jsonl", "ecb/posts.jsonl"], "social", args.posts + WARMUP
         ),
     }
+    warmup = {stream: pairs[-WARMUP:] for stream, pairs in both.items()}
+    corpus = {stream: pairs[:-WARMUP] for stream, pairs in both.items()}
     brief_sets = {count: briefs(args.eval, count) for count in counts}
     all_runs = []
     with tempfile.TemporaryDirectory(prefix="leaksentry-e2e-") as folder:
         root = Path(folder)
-        site_root = news_site(root / "site", corpus["articles"])
         with (
-            StaticSite(site_root, conditional=True) as site,
+            StaticSite(news_site(root / "site", corpus["articles"]), conditional=True) as site,
+            StaticSite(news_site(root / "warmup", warmup["articles"]), conditional=True) as early,
             MastodonServer(statuses(corpus["posts"])) as timeline,
+            MastodonServer(statuses(warmup["posts"], earlier=True)) as early_timeline,
         ):
             sources = {
-                "articles": {"name": "courier", "kind": "feed", "url": f"{site.url}/feed.rss"},
+                "articles": {
+                    "name": "courier",
+                    "kind": "feed",
+                    "url": f"{site.url}/feed.rss",
+                    "warmup_url": f"{early.url}/feed.rss",
+                },
                 "posts": {
                     "name": "timeline",
                     "kind": "mastodon",
                     "url": timeline.url,
+                    "warmup_url": early_timeline.url,
                     "local_timeline": True,
                 },
             }
