@@ -6,6 +6,8 @@ acts, so a step can be re-run after a crash without loss or duplicates.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import json
 import logging
@@ -28,7 +30,7 @@ from leaksentry.errors import DeliveryError, LeaksentryError, SmtpUnavailable
 from leaksentry.querycheck import distinctive_terms
 from leaksentry.records import Item
 from leaksentry.store import Store, now
-from leaksentry.vault import Vault, sealing, vectors_context
+from leaksentry.vault import DERIVED_SEALED_META, Vault, sealing, vectors_context
 
 log = logging.getLogger("leaksentry")
 MATCH_BATCH = 256
@@ -226,7 +228,7 @@ def match_new(
     brief_rows = {row["id"]: row for row in store.brief_rows()}
     prepared_briefs = prepare_briefs(store, vault, matcher, briefs)
     if briefs and store.count("items") > 0:
-        calibrate(store, matcher, prepared_briefs)
+        calibrate(store, matcher, prepared_briefs, vault)
     matcher.brief_offsets = feedback_offsets(store)
     alerts_before = store.count("alerts")
     while not should_stop() and (batch := store.unmatched_items(MATCH_BATCH)):
@@ -264,7 +266,7 @@ def retro_check(config: Config, store: Store, vault: Vault, matcher, brief_ids) 
     if not new:
         return report
     prepared = prepare_briefs(store, vault, matcher, briefs)
-    calibrate(store, matcher, prepared)
+    calibrate(store, matcher, prepared, vault)
     matcher.brief_offsets = feedback_offsets(store)
     brief_rows = {row["id"]: row for row in store.brief_rows()}
     alerts_before = store.count("alerts")
@@ -345,13 +347,19 @@ def background_sample(store: Store, settings) -> list[Item]:
     return sample
 
 
-def calibrate(store: Store, matcher, prepared_briefs: list) -> None:
+CALIBRATION_SEALED = DERIVED_SEALED_META  # the measured model, sealed (see calibrate)
+
+
+def calibrate(store: Store, matcher, prepared_briefs: list, vault: Vault | None = None) -> None:
     """Measure the background sample (see background_sample): how rarely its unrelated items
     come close to each brief, and how many items a week the stream brings (the budget's
     denominator).
 
     Measured again when the briefs or the sample change; the result stays on the matcher for
     the life of the process, so the same item gets the same decision between refreshes.
+    With the vault, the result is also kept in the store, sealed (its tails are statistics
+    of the briefs' vectors), for every later process with the same model, settings, briefs
+    and sample: a new `match` or `brief add` does not measure the sample again.
     """
     settings = matcher.settings
     since = clock.now() - timedelta(days=settings.background_days)
@@ -363,10 +371,15 @@ def calibrate(store: Store, matcher, prepared_briefs: list) -> None:
         fresh = clock.now() - when < timedelta(hours=settings.recalibrate_hours)
         if calibrated_key == key and fresh:
             return
+    digest = _calibration_digest(matcher, prepared_briefs, background)
+    if vault is not None and _restore_calibration(store, vault, matcher, digest, key):
+        return
     volume = store.count_items_since(stamp) / max(settings.background_days, 1e-3) * 7.0
     measured = matcher.prepare_items(background, full=True)  # whole: see Matcher.prepare_items
     raised = matcher.calibrate(prepared_briefs, measured, volume)
     matcher.calibrated = (key, clock.now())
+    if vault is not None:
+        _keep_calibration(store, vault, matcher, digest)
     small = sorted(
         kind
         for kind in ("news", "social")
@@ -394,6 +407,51 @@ def calibrate(store: Store, matcher, prepared_briefs: list) -> None:
         len(raised),
         f"; too few {' and '.join(small)} items to measure: built-in tails used" if small else "",
     )
+
+
+def _calibration_digest(matcher, prepared_briefs: list, background: list[Item]) -> str:
+    """What a calibration depends on: model, settings, the briefs' vectors, the sample."""
+    digest = hashlib.sha256(f"{matcher.embedder.name}\0{matcher.settings!r}".encode())
+    for brief in sorted(prepared_briefs, key=lambda b: b.brief.id):
+        digest.update(brief.brief.id.encode() + b"\0")
+        digest.update(np.ascontiguousarray(brief.vectors, dtype=np.float32).tobytes())
+    for item in background:
+        digest.update(item.id.encode() + b"\0")
+    return digest.hexdigest()
+
+
+def _keep_calibration(store: Store, vault: Vault, matcher, digest: str) -> None:
+    from matcher.calibrate import background_to_bytes
+
+    sealed = vault.seal(background_to_bytes(matcher.background), f"calibration:{digest}")
+    at = matcher.calibrated[1].isoformat(timespec="seconds")
+    row = {"digest": digest, "at": at, "sealed": base64.b64encode(sealed).decode()}
+    try:
+        with sealing(vault, store):
+            store.set_meta(CALIBRATION_SEALED, json.dumps(row))
+    except LeaksentryError as error:  # e.g. a key rotated meanwhile: measured again next time
+        log.warning("calibration not kept: %s", error)
+
+
+def _restore_calibration(store: Store, vault: Vault, matcher, digest: str, key) -> bool:
+    """Use the kept calibration when it was made for exactly this and is still fresh."""
+    from matcher.calibrate import background_from_bytes
+
+    raw = store.get_meta(CALIBRATION_SEALED)
+    if not raw:
+        return False
+    row = json.loads(raw)
+    at = datetime.fromisoformat(row["at"])
+    fresh = clock.now() - at < timedelta(hours=matcher.settings.recalibrate_hours)
+    if row["digest"] != digest or not fresh:
+        return False
+    try:
+        blob = vault.open(base64.b64decode(row["sealed"]), f"calibration:{digest}")
+    except LeaksentryError:  # sealed with a key since rotated: measure again
+        return False
+    matcher.background = background_from_bytes(blob)
+    matcher.calibrated = (key, at)
+    return True
 
 
 DISMISS_STEP, DISMISS_MAX = 0.25, 1.5  # each dismissed alert makes its brief stricter...

@@ -129,6 +129,9 @@ class Store:
     def set_meta(self, key: str, value: str) -> None:
         self.db["meta"].upsert({"key": key, "value": value}, pk="key")
 
+    def delete_meta(self, key: str) -> None:
+        self.db.execute("delete from meta where key = ?", [key])
+
     # -- items --------------------------------------------------------------
     def has_url(self, canonical_url: str) -> bool:
         return self._exists("select 1 from items where canonical_url = ?", canonical_url)

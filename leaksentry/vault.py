@@ -219,8 +219,14 @@ def rotate_key(config, store, env: dict | None = None) -> int:
         sealed_check = new.seal(KEY_CHECK_PLAINTEXT, KEY_CHECK_CONTEXT)
         store.set_meta(KEY_CHECK_META, base64.b64encode(sealed_check).decode())
         store.set_meta(KEY_ID_META, new.key_id)
+        store.delete_meta(DERIVED_SEALED_META)  # a kept calibration: measured again, new key
     os.replace(staged, config.key_file)
     return len(values)
+
+
+# Sealed values derived from the briefs that can be measured again (jobs.calibrate keeps its
+# background model here): a rotation drops them rather than re-sealing them.
+DERIVED_SEALED_META = "matcher_background_model"
 
 
 def brief_context(brief_id: str) -> str:

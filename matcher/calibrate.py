@@ -30,6 +30,8 @@ stream does not raise its own brief's threshold.
 
 from __future__ import annotations
 
+import io
+import json
 import math
 from collections import Counter
 from dataclasses import dataclass, field
@@ -148,6 +150,46 @@ class Background:
         if tail is None or per_week <= 0:
             return None
         return tail.evidence_at(min(1.0, per_week / max(self.items_per_week, 1.0)))
+
+
+def background_to_bytes(model: Background) -> bytes:
+    """The background model as bytes (numpy's compressed archive, no pickle), so a later
+    process can use the same calibration without measuring its sample again."""
+    tails = [
+        ("topic", f"{brief_id}\t{kind}", tail) for (brief_id, kind), tail in model.topic.items()
+    ]
+    tails += [("evidence", brief_id, tail) for brief_id, tail in model.tails.items()]
+    header = {
+        "items": model.items,
+        "items_per_week": model.items_per_week,
+        "document_frequency": dict(model.document_frequency),
+        "tails": [[group, key, t.size, t.start, t.share, t.excess] for group, key, t in tails],
+    }
+    arrays = {f"v{n}": tail.values for n, (_, _, tail) in enumerate(tails)}
+    buffer = io.BytesIO()
+    np.savez_compressed(
+        buffer, header=np.frombuffer(json.dumps(header).encode(), np.uint8), **arrays
+    )
+    return buffer.getvalue()
+
+
+def background_from_bytes(raw: bytes) -> Background:
+    """The inverse of background_to_bytes."""
+    with np.load(io.BytesIO(raw), allow_pickle=False) as archive:
+        header = json.loads(archive["header"].tobytes())
+        model = Background(
+            items=header["items"],
+            items_per_week=header["items_per_week"],
+            document_frequency=Counter(header["document_frequency"]),
+        )
+        for n, (group, key, size, start, share, excess) in enumerate(header["tails"]):
+            tail = BriefTail(size, start, share, excess, archive[f"v{n}"])
+            if group == "topic":
+                brief_id, kind = key.split("\t")
+                model.topic[(brief_id, kind)] = tail
+            else:
+                model.tails[key] = tail
+    return model
 
 
 def items_per_week(published: list, default: float = DEFAULT_ITEMS_PER_WEEK) -> float:

@@ -10,6 +10,7 @@ from leaksentry.briefs import read_brief_file
 from leaksentry.config import load_config
 from leaksentry.jobs import StoreVectorCache
 from leaksentry.store import Store
+from leaksentry.vault import Vault, initialise, new_key, open_vault, rotate_key
 from matcher import Matcher, MatcherSettings, MemoryCache
 from matcher.backtest import read_items
 from matcher.records import Brief, Item
@@ -26,6 +27,7 @@ class CountingEmbedder:
 
     def __init__(self, embedder):
         self.real, self.dimension, self.texts = embedder, embedder.dimension, []
+        self.name = embedder.name
 
     def encode(self, texts, cache=None):
         known = cache.get_vectors([self.real.key(t) for t in texts]) if cache else {}
@@ -131,3 +133,51 @@ def test_calibration_refuses_a_background_the_cascade_thinned(embedder):
     with pytest.raises(ValueError, match="prepared whole"):
         matcher.calibrate([brief], matcher.prepare_items([chatter]))
     matcher.calibrate([brief], matcher.prepare_items([chatter], full=True))
+
+
+def test_a_new_process_uses_the_kept_sealed_calibration_until_something_changes(embedder, tmp_path):
+    """A new `match` process restores the calibration the last one kept (sealed): it does not
+    read the sample again. A changed brief, or another key, and it measures again."""
+    config = load_config(write_config(tmp_path))
+    chatter = [
+        Item(f"c{i}", f"https://news.example/{i}", "news", "s", "2031-05-01T09:00:00Z",
+             f"Choir notes {i}", f"The choir sang {i} songs. The hall was full and warm.")
+        for i in range(12)
+    ]  # fmt: skip
+    with Store(config.database) as store:
+        initialise(config, store)
+        vault = open_vault(config, store)
+        for item in chatter:
+            store.add_item(item, item.url, item.id)
+
+        def calibrated(brief: Brief, with_vault: Vault | None):
+            matcher = Matcher(embedder, cache=StoreVectorCache(store))
+            prepared = matcher.prepare_brief(brief)
+            read = []
+            original = matcher.prepare_items
+            matcher.prepare_items = lambda items, full=False: (
+                read.append(len(items)) or original(items, full=full)
+            )
+            jobs.calibrate(store, matcher, [prepared], with_vault)
+            return matcher, read
+
+        first, read = calibrated(BRIEF, vault)
+        assert read == [12]
+        kept = store.get_meta(jobs.CALIBRATION_SEALED)
+        assert "choir" not in kept.lower() and "Fennick" not in kept  # sealed, not readable
+        again, read = calibrated(BRIEF, vault)
+        assert read == []  # restored: the sample was not read again
+        assert again.threshold(BRIEF.id) == first.threshold(BRIEF.id)
+        tail, restored = first.background.topic, again.background.topic
+        assert restored.keys() == tail.keys()
+        for key in tail:
+            assert restored[key].start == tail[key].start
+            assert (restored[key].values == tail[key].values).all()
+        changed = Brief(**{**BRIEF.__dict__, "details": [*BRIEF.details, "Two boats"]})
+        _, read = calibrated(changed, vault)
+        assert read == [12]  # another brief: measured again
+        _, read = calibrated(changed, Vault(new_key()))
+        assert read == [12]  # a key that cannot open it: measured again, no error
+        assert store.get_meta(jobs.CALIBRATION_SEALED) is not None
+        rotate_key(config, store, env={})
+        assert store.get_meta(jobs.CALIBRATION_SEALED) is None  # dropped, never left behind
