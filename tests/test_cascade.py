@@ -40,6 +40,15 @@ def post(item_id: str, text: str, title: str = "") -> Item:
     return Item(item_id, "", kind, "fixture", "2031-05-02T08:00:00+00:00", title, text)
 
 
+def choir(count: int) -> list[Item]:
+    """Unrelated stored articles: a background sample."""
+    return [
+        Item(f"c{i}", f"https://news.example/{i}", "news", "s", "2031-05-01T09:00:00Z",
+             f"Choir notes {i}", f"The choir sang {i} songs. The hall was full and warm.")
+        for i in range(count)
+    ]  # fmt: skip
+
+
 BRIEF = Brief(
     id="B-QUAY",
     codename="AMBER FINCH",
@@ -101,11 +110,7 @@ def test_a_new_match_process_reuses_the_stored_background_sample(embedder, tmp_p
     same sample in the store and its vectors in the store's cache: nothing of the stream is
     embedded again, and a newer item does not change the sample before it is due."""
     config = load_config(write_config(tmp_path))
-    chatter = [
-        Item(f"c{i}", f"https://news.example/{i}", "news", "s", "2031-05-01T09:00:00Z",
-             f"Choir notes {i}", f"The choir sang {i} songs. The hall was full and warm.")
-        for i in range(12)
-    ]  # fmt: skip
+    chatter = choir(12)
     late = Item("late", "https://news.example/l", "news", "s", None, "Late notes", "Rain.")
     with Store(config.database) as store:
         for item in chatter:
@@ -139,11 +144,7 @@ def test_a_new_process_uses_the_kept_sealed_calibration_until_something_changes(
     """A new `match` process restores the calibration the last one kept (sealed): it does not
     read the sample again. A changed brief, or another key, and it measures again."""
     config = load_config(write_config(tmp_path))
-    chatter = [
-        Item(f"c{i}", f"https://news.example/{i}", "news", "s", "2031-05-01T09:00:00Z",
-             f"Choir notes {i}", f"The choir sang {i} songs. The hall was full and warm.")
-        for i in range(12)
-    ]  # fmt: skip
+    chatter = choir(12)
     with Store(config.database) as store:
         initialise(config, store)
         vault = open_vault(config, store)
