@@ -255,7 +255,7 @@ def report(args, all_runs: list[dict], bare: dict[str, float], counts: list[int]
         }
         print(
             f"\n{count} brief(s); match fixed cost (imports, model load, briefs prepared, the "
-            f"stored background sample measured; a match with nothing new): "
+            f"kept calibration restored; a match with nothing new): "
             f"{fixed['articles']:.1f} s (articles), {fixed['posts']:.1f} s (posts)"
         )
         header = (
