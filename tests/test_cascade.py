@@ -115,19 +115,21 @@ def test_a_new_match_process_reuses_the_stored_background_sample(embedder, tmp_p
     with Store(config.database) as store:
         for item in chatter:
             store.add_item(item, item.url, item.id)
-        first = CountingEmbedder(embedder)
-        matcher = Matcher(first, cache=StoreVectorCache(store))
-        brief = matcher.prepare_brief(BRIEF)
-        first.texts.clear()
-        jobs.calibrate(store, matcher, [brief])
-        assert {f"Choir notes {i}" for i in range(12)} <= set(first.texts)  # measured whole
+
+        def new_process():
+            """A fresh matcher calibrated on the store; the stream texts it had to embed."""
+            counting = CountingEmbedder(embedder)
+            matcher = Matcher(counting, cache=StoreVectorCache(store))
+            brief = matcher.prepare_brief(BRIEF)
+            counting.texts.clear()
+            jobs.calibrate(store, matcher, [brief])
+            return matcher, counting.texts
+
+        _, embedded = new_process()
+        assert {f"Choir notes {i}" for i in range(12)} <= set(embedded)  # measured whole
         store.add_item(late, late.url, late.id)
-        second = CountingEmbedder(embedder)
-        again = Matcher(second, cache=StoreVectorCache(store))
-        brief = again.prepare_brief(BRIEF)
-        second.texts.clear()
-        jobs.calibrate(store, again, [brief])
-        assert second.texts == []
+        again, embedded = new_process()
+        assert embedded == []
         assert again.background.items == len(chatter)  # the same sample, not the newer item
 
 
