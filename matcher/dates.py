@@ -220,9 +220,11 @@ def _speaks(lang: str | None, word_lang: str) -> bool:
 def _weekday(span: str, base: date, lang: str | None) -> date | None:
     """A weekday phrase counted from the publisher's day `base`: "Tuesday", "on Tuesday",
     "this Tuesday" are the next Tuesday, or `base` itself when it is one ("announced on
-    Tuesday", written on a Tuesday); "next/coming Tuesday", "mardi prochain", "el martes
-    que viene" the next one after `base`; "Tuesday next week" the Tuesday of the following
-    week; "last Tuesday", "mardi dernier", "el martes pasado" the one before `base`."""
+    Tuesday", written on a Tuesday); "coming Tuesday", "mardi prochain", "el martes que
+    viene" the next one after `base`; "next Tuesday" and "Tuesday next week" the Tuesday of
+    the following week (said on a Monday, "next Thursday" is not this Thursday: that one is
+    "this Thursday" or "Thursday"); "last Tuesday", "mardi dernier", "el martes pasado" the
+    one before `base`."""
     m = _WEEKDAY_PHRASE.match(span.strip())
     if not m:
         return None
@@ -231,12 +233,12 @@ def _weekday(span: str, base: date, lang: str | None) -> date | None:
         return None  # "Mardi Gras" in English names no Tuesday
     before = fold(m.group("before") or "")
     after = fold(m.group("after") or "")
-    if after.startswith("next"):
+    if after.startswith("next") or before == "next":
         return base + timedelta(days=7 - base.weekday() + weekday)
     if before == "last" or after in ("dernier", "pasado"):
         return base - timedelta(days=(base.weekday() - weekday) % 7 or 7)
     ahead = (weekday - base.weekday()) % 7
-    if before in ("next", "coming", "proximo") or after in ("prochain", "que viene"):
+    if before in ("coming", "proximo") or after in ("prochain", "que viene"):
         ahead = ahead or 7
     return base + timedelta(days=ahead)
 

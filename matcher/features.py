@@ -15,9 +15,12 @@ Each is one question an analyst would ask, and none depends on what else is in t
   brief's days fall in ("next week", "later this month")? None counts when both name clock
   times and none agree within 90 minutes: the same place on the same day at another hour
   is another event.
-- behind: how far the item's topic similarity falls behind the best *other* watched brief's
-  (0 when this brief fits best, or when it is the only brief). Attribution refines a
-  decision between the organisation's own similar plans; it never makes one.
+- behind / facts_behind: how far the item's topic similarity (and its names and numbers)
+  fall behind the best *other* watched brief's (0 when this brief fits best, or when it is
+  the only brief). Attribution refines a decision between the organisation's own similar
+  plans; it never makes one.
+- dated: does the item carry a publication time (1) or not (0)? Only a dated item can be
+  said to name none of the brief's times.
 Arrays are shaped (items, briefs); per-detail arrays (items, briefs, details).
 """
 
@@ -38,7 +41,19 @@ SHARED_FACTOR = 0.5  # a term another watched brief also names
 DETAIL_INFO = 2.0  # a detail is revealed from this much of its names and numbers...
 DETAIL_SIM = 0.55  # ...or from a passage this close to it
 CLOCK_TOLERANCE = 90  # minutes: "around 5am" still meets a 04:30 start
-NAMES = ("topic", "facts", "details", "day", "week", "month", "other_day", "past", "behind")
+NAMES = (
+    "topic",
+    "facts",
+    "details",
+    "day",
+    "week",
+    "month",
+    "other_day",
+    "past",
+    "behind",
+    "facts_behind",
+    "dated",
+)
 _NUMBER_WORD = r"(?:\d+|a|one|two|three|four|five|six|seven|eight|nine|ten|several|many|few)"
 # An item that looks back ("two years after", "a year on", "last spring", "was jailed") and
 # names nothing still to come reports the past; a leak speaks of what is coming.
@@ -116,13 +131,14 @@ def measure(briefs, items, info=term_info) -> dict[str, np.ndarray]:
     for i, item in enumerate(items):
         if looks_back(item):
             out["past"][i, :] = 1.0
+        published = item.item.published_at()
+        out["dated"][i, :] = published is not None
         length = sum(len(p.split()) for p in item.passages)
         for (k, j), mass in index.shared(item.terms, length).items():
             cap = MAX_REST_INFO if j == index.groups[k] - 1 else MAX_DETAIL_INFO
             out["detail_facts"][i, k, j] = min(cap, mass)
         if not (item.periods or any(t.startswith("date:") for t in item.terms)):
             continue
-        published = item.item.published_at()
         today = published.date().isoformat() if published else ""
         item_times = _minutes(item.terms)
         for k, brief in enumerate(briefs):
@@ -138,12 +154,20 @@ def measure(briefs, items, info=term_info) -> dict[str, np.ndarray]:
     for k, brief in enumerate(briefs):  # the last group is the summary's own names
         revealed[:, k, len(brief.specific) - 1 :] = False
     out["details"] = revealed.sum(axis=2).astype(np.float32)
-    if n_briefs > 1:
-        order = np.sort(out["topic"], axis=1)
-        first, second = order[:, -1:], order[:, -2:-1]
-        best_other = np.where(out["topic"] >= first, second, first)
-        out["behind"] = np.minimum(0.0, out["topic"] - best_other)
+    out["behind"] = _behind(out["topic"])
+    out["facts_behind"] = _behind(out["facts"])
     return out
+
+
+def _behind(values: np.ndarray) -> np.ndarray:
+    """How far each pair's value falls behind the best other brief's for the same item
+    (0 where this brief has the most, and with a single brief)."""
+    if values.shape[1] < 2:
+        return np.zeros_like(values)
+    order = np.sort(values, axis=1)
+    first, second = order[:, -1:], order[:, -2:-1]
+    best_other = np.where(values >= first, second, first)
+    return np.minimum(0.0, values - best_other)
 
 
 def looks_back(item) -> bool:

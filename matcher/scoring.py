@@ -10,8 +10,10 @@ It adds three independent pieces (matcher.features):
   because names and topic go together in related items;
 - the timing: the brief's day (or week, or month) named as still to come, counted only
   beside at least one shared name or number (no single shared fact alerts alone).
-Attribution (falling behind another watched brief in meaning) can lower it; it never
-raises it.
+Attribution (falling behind another watched brief in meaning or in names) can lower it; it
+never raises it. A dated item that names neither the brief's day nor its week loses
+UNTIMED_INFO: a plan has a time, and an item that shares names and topic but not the time is
+most often about another occasion.
 
 A pair alerts when its evidence reaches the brief's threshold, the item was published inside
 the brief's window, and nothing else gates it. The threshold is the evidence floor
@@ -50,6 +52,11 @@ FACT_WEIGHT = 0.5  # names and topic go together in related items: a fact counts
 TIMING_INFO = {"day": 2.5, "week": 2.5, "month": 1.25}  # one timing fact, the most specific
 BEHIND_UNIT = 0.1  # each 0.1 of cosine behind another watched brief costs one unit
 OTHER_DAY_INFO = 2.0  # only other coming days (another occasion), or only the past (a report)
+# A plan has a time. A dated item that names neither the brief's day nor its week has not
+# told when: most such items that share a brief's names and topic are about another occasion
+# (another plan of the same body, a past operation, an opinion). It needs 100 times more,
+# 10 times more when it names the brief's month (a month tells half, as in TIMING_INFO).
+UNTIMED_INFO = 2.0
 # The cascade embeds a passage beyond the first when it names a watched term worth this much
 # (not a lone digit): on both development sets recall and false alerts stayed the same while
 # a third of unrelated articles' passages reached the model (docs/MATCHER.md, "Cascade").
@@ -340,10 +347,13 @@ class Matcher:
         timing = np.maximum.reduce([TIMING_INFO[n] * measured[n] for n in TIMING_INFO])
         timing = timing * (measured["facts"] >= DETAIL_INFO)  # never a shared day alone
         timing = timing * (measured["past"] == 0)  # a month named by a look back is no plan
-        behind = measured["behind"] / BEHIND_UNIT
+        behind = measured["behind"] / BEHIND_UNIT + FACT_WEIGHT * measured["facts_behind"]
         elsewhen = OTHER_DAY_INFO * np.maximum(measured["other_day"], measured["past"])
         elsewhen = elsewhen * (timing == 0)
-        return topic + FACT_WEIGHT * measured["facts"] + timing + behind - elsewhen
+        told_when = np.maximum(measured["day"], measured["week"])
+        told_when = np.maximum(told_when, 0.5 * measured["month"])  # a month tells half
+        untimed = UNTIMED_INFO * measured["dated"] * (1.0 - told_when)
+        return topic + FACT_WEIGHT * measured["facts"] + timing + behind - elsewhen - untimed
 
     # -- explaining ------------------------------------------------------------------------
 

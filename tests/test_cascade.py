@@ -86,7 +86,10 @@ def test_meaning_alone_never_alerts(embedder):
     anything)."""
     matcher = Matcher(embedder, MatcherSettings(cascade=False))
     brief = matcher.prepare_brief(BRIEF)
-    echo = post("e1", "harbour police will search the cold store at dawn")
+    # undated, so that nothing but its meaning counts (no time told or missing)
+    echo = Item(
+        "e1", "", "social", "fixture", "", "", "harbour police will search the cold store at dawn"
+    )
     [match] = matcher.score([brief], matcher.prepare_items([echo]), all_scores=True)
     assert match.score >= matcher.settings.threshold  # would alert on meaning alone
     assert not match.alert

@@ -36,6 +36,9 @@ SUN = datetime(2028, 3, 5, 12, 0, tzinfo=UTC)
         ("The festival line-up was announced on Tuesday.", TUE, "en", {"date:2028-02-29"}),
         ("Next Wednesday the market moves indoors.", WED, "en", {"date:2028-03-08"}),
         ("The hearing resumes Wednesday next week.", WED, "en", {"date:2028-03-08"}),
+        # "next Thursday" said on a Wednesday is next week's, not tomorrow; "coming" is nearest
+        ("Give the garages a miss after next Thursday.", WED, "en", {"date:2028-03-09"}),
+        ("The raid is set for the coming Thursday.", WED, "en", {"date:2028-03-02"}),
         # said on a Sunday, "Thursday next week" is the Thursday of the week after
         ("The hearing resumes Thursday next week.", SUN, "en", {"date:2028-03-09"}),
         ("The council met last Monday.", WED, "en", {"date:2028-02-28"}),

@@ -133,6 +133,34 @@ def test_falling_behind_another_watched_brief_is_measured_only_with_two(matcher)
     assert both["behind"][0, 0] < 0.0 and both["behind"][0, 1] == 0.0
 
 
+def test_an_item_naming_another_watched_briefs_names_falls_behind_it_in_facts(matcher):
+    text = ["Council confirms the Orchard Road depot in Fernwick will close in March"]
+    alone = measured(matcher, text)
+    both = measured(matcher, text, briefs=(DOCK, DEPOT))
+    assert alone["facts_behind"][0, 0] == 0.0  # one brief: nothing to fall behind
+    assert both["facts"][0, 0] > 0.0  # "Fernwick" is a name of the dock brief too...
+    assert both["facts_behind"][0, 0] < 0.0  # ...but the depot brief's names fit better
+    assert both["facts_behind"][0, 1] == 0.0
+
+
+def test_a_dated_item_that_names_none_of_the_briefs_times_costs_evidence(matcher):
+    brief = matcher.prepare_brief(DOCK)
+    said = "Forty-two officers will search trailers at the Fernwick dock east gate"
+    texts = {
+        "no time": item(said),
+        "its day": item(said + " on Friday"),  # published Monday 2 November: Friday the 6th
+        "its month": item(said + " later this month", published="2026-11-01T09:00:00Z"),
+        "undated": item(said, published=None),  # its time cannot be known: no penalty
+    }
+    prepared = matcher.prepare_items(list(texts.values()))
+    evidence = dict(zip(texts, matcher.evidence([brief], prepared)[:, 0], strict=True))
+    measured_ = measure([brief], prepared)
+    assert list(measured_["dated"][:, 0]) == [1.0, 1.0, 1.0, 0.0]
+    assert list(measured_["month"][:, 0]) == [0.0, 0.0, 1.0, 0.0]
+    assert evidence["no time"] < evidence["its month"] < evidence["its day"]
+    assert evidence["no time"] < evidence["undated"]
+
+
 def test_the_background_tail_extrapolates_beyond_its_largest_value():
     values = np.random.default_rng(1).exponential(0.05, 5000) + 0.2
     tail = fit_tail(values)
