@@ -58,9 +58,9 @@ def config_option(function):
 
 
 def open_store(config: Config):
-    from leaksentry.store import Store
+    from leaksentry.storage import open_store
 
-    return Store(config.database)
+    return open_store(config.database)
 
 
 def open_store_and_vault(config: Config):

@@ -18,7 +18,7 @@ from datasketch import MinHash, MinHashLSH
 
 from leaksentry import clock
 from leaksentry.copies import is_copy, shingles
-from leaksentry.store import Store
+from leaksentry.storage import Store
 
 NUM_PERM = 128
 SCHEME = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import subprocess
@@ -28,6 +29,32 @@ def isolated_env(monkeypatch, tmp_path):
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
     monkeypatch.setenv("NO_PROXY", "*")
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One real PostgreSQL server (Debian's binaries) for the session, on 127.0.0.1 in a
+    temporary folder; each test that uses it gets a database of its own. Not installed is a
+    failure, never a skip: the tests of the PostgreSQL store must run (.ci/run installs it)."""
+    from leaksentry.localpostgres import LocalPostgres, PostgresMissing
+
+    try:
+        server = LocalPostgres().start()
+    except PostgresMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield server
+    server.stop()
+
+
+_databases = itertools.count()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path):
+    """Where a store lives, once per backend: a SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return tmp_path / "ls.db"
+    return request.getfixturevalue("postgres_server").create_database(f"t{next(_databases)}")
 
 
 @pytest.fixture

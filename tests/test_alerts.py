@@ -15,7 +15,7 @@ from leaksentry.cli import cli
 from leaksentry.config import load_config
 from leaksentry.localservers import MailCatcher, free_port
 from leaksentry.records import Item, Match
-from leaksentry.store import Store
+from leaksentry.storage import open_store
 from leaksentry.vault import Vault, new_key
 
 from conftest import FIXTURES, assert_no_sealed_text, write_config
@@ -61,7 +61,7 @@ class World:
         self.config = load_config(path)
         self.config.alerts = alerts
         self.config.smtp.recipients = ["desk@example.org"]
-        self.store = Store(self.config.database)
+        self.store = open_store(self.config.database)
         self.store.add_briefs([seal_brief(BRIEF, Vault(new_key()))])
         self.brief_row = self.store.brief_row(BRIEF.id)
 
@@ -84,7 +84,7 @@ class World:
     @staticmethod
     def rows(folder) -> list[dict]:
         """The outbox of the store in `folder`, read afresh."""
-        with Store(folder / "ls.db") as store:
+        with open_store(folder / "ls.db") as store:
             return store.message_rows()
 
 

@@ -103,13 +103,13 @@ def test_crawl_killed_half_way_resumes_without_loss_or_duplicates(tmp_path, kill
 @pytest.mark.slow
 @pytest.mark.parametrize("kill_when_matched", [0, 1])
 def test_matching_killed_half_way_resumes_without_loss_or_duplicates(tmp_path, kill_when_matched):
-    from leaksentry.store import Store
+    from leaksentry.storage import open_store
 
     config = write_config(tmp_path)
     cli_run("init", "--config", str(config))
     cli_run("brief", "add", str(FIXTURES / "briefs" / "tidewater.toml"), "--config", str(config))
     database = tmp_path / "ls.db"
-    with Store(database) as store:
+    with open_store(database) as store:
         for n in range(400):
             post = Item(
                 f"p{n}",

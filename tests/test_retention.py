@@ -16,7 +16,7 @@ from leaksentry.errors import ConfigError
 from leaksentry.records import Item
 from leaksentry.retention import RetentionSettings
 from leaksentry.service import Service
-from leaksentry.store import Store
+from leaksentry.storage import Store, open_store
 
 from conftest import write_config
 
@@ -94,7 +94,7 @@ def test_purge_drops_old_unmatched_items_and_keeps_what_alerts_show(world):
 def test_purge_goes_in_batches_and_a_dry_run_deletes_nothing(tmp_path):
     config = load_config(write_config(tmp_path))
     config.retention = {"batch_size": 3}
-    with Store(config.database) as store:
+    with open_store(config.database) as store:
         for n in range(10):
             add_unmatched(store, n, old=n < 8)
         before = store.count("items")
@@ -126,7 +126,7 @@ def test_the_service_purges_daily_on_a_real_file(tmp_path):
     from scheduler import build_scheduler
 
     config = load_config(write_config(tmp_path))
-    with Store(config.database) as store:
+    with open_store(config.database) as store:
         add_unmatched(store, 1, old=True)
         add_unmatched(store, 2, old=False)
     service = Service(config)
@@ -140,7 +140,7 @@ def test_the_service_purges_daily_on_a_real_file(tmp_path):
 
 def test_purge_command_dry_run_then_for_real(tmp_path):
     path = write_config(tmp_path)
-    with Store(tmp_path / "ls.db") as store:
+    with open_store(tmp_path / "ls.db") as store:
         add_unmatched(store, 1, old=True)
     result = CliRunner().invoke(cli, ["purge", "--dry-run", "--config", str(path)])
     assert result.exit_code == 0, result.output
@@ -148,5 +148,5 @@ def test_purge_command_dry_run_then_for_real(tmp_path):
     result = CliRunner().invoke(cli, ["purge", "--config", str(path)])
     assert result.exit_code == 0, result.output
     assert "deleted 1 item(s)" in result.output
-    with Store(tmp_path / "ls.db") as store:
+    with open_store(tmp_path / "ls.db") as store:
         assert store.count("items") == 0

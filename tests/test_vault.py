@@ -7,7 +7,7 @@ import pytest
 
 from leaksentry.config import load_config
 from leaksentry.errors import VaultError
-from leaksentry.store import Store
+from leaksentry.storage import open_store
 from leaksentry.vault import (
     Vault,
     encode_key,
@@ -43,7 +43,7 @@ def test_wrong_key_and_tampered_ciphertext_give_clear_errors():
 
 def test_init_writes_a_private_key_and_binds_the_database(tmp_path):
     config = load_config(None, env={})
-    with Store(config.database) as store:
+    with open_store(config.database) as store:
         assert initialise(config, store) is True
         assert stat.S_IMODE(os.stat(config.key_file).st_mode) == 0o600
         assert initialise(config, store) is False  # never overwrites
@@ -52,7 +52,7 @@ def test_init_writes_a_private_key_and_binds_the_database(tmp_path):
 
 def test_another_key_is_refused_by_a_bound_database(tmp_path):
     config = load_config(None, env={})
-    with Store(config.database) as store:
+    with open_store(config.database) as store:
         initialise(config, store)
         with pytest.raises(VaultError, match="does not open the database"):
             open_vault(config, store, env={"LEAKSENTRY_KEY": encode_key(new_key())})
@@ -87,7 +87,7 @@ def seeded(tmp_path):
     from conftest import FIXTURES
 
     config = load_config(None, env={})
-    store = Store(config.database)
+    store = open_store(config.database)
     initialise(config, store)
     vault = open_vault(config, store)
     add_brief_files(store, vault, [FIXTURES / "briefs" / "tidewater.toml"])
@@ -171,7 +171,7 @@ def test_key_rotation_beside_a_running_step_never_seals_with_the_old_key(tmp_pat
     step_vault = open_vault(config, store, env={})  # the step starts with the old key
     briefs = jobs.active_briefs(store, step_vault)
 
-    with Store(config.database) as rotating:  # `leaksentry key rotate`, another connection
+    with open_store(config.database) as rotating:  # `leaksentry key rotate`, another connection
         rotate_key(config, rotating, env={})
 
     with pytest.raises(VaultError, match="key was rotated") as refused:

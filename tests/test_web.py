@@ -16,7 +16,7 @@ from leaksentry.briefs import read_brief_file, seal_brief
 from leaksentry.cli import cli
 from leaksentry.config import load_config
 from leaksentry.records import Item, Match
-from leaksentry.store import Store
+from leaksentry.storage import Store, open_store
 from leaksentry.vault import initialise, load_key, open_vault
 from leaksentry.web.app import create_app
 from leaksentry.web.links import alert_link, check_link
@@ -42,7 +42,7 @@ class TriageWorld:
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(f'[alerts]\nbase_url = "{base_url}"\n')
         self.config = load_config(self.path)
-        with Store(self.config.database) as store:
+        with open_store(self.config.database) as store:
             initialise(self.config, store)
             store.add_briefs([seal_brief(BRIEF, open_vault(self.config, store))])
             add_operator(store, "ana", PASSWORD, rights=EVERY_BRIEF)
@@ -96,7 +96,7 @@ class TriageWorld:
             )
 
     def store(self) -> Store:
-        return Store(self.config.database)
+        return open_store(self.config.database)
 
 
 @pytest.fixture
@@ -588,7 +588,7 @@ def test_grant_and_revoke_check_their_arguments(world):
 def test_operators_from_before_rights_keep_every_brief(tmp_path):
     from sqlite_utils import Database
 
-    from leaksentry.migrations import MIGRATIONS
+    from leaksentry.storage.sqlite_schema import MIGRATIONS
 
     path = tmp_path / "old.db"
     db = Database(path)
@@ -599,7 +599,7 @@ def test_operators_from_before_rights_keep_every_brief(tmp_path):
             db["_migrations"].insert({"name": name, "applied_at": "2026-01-01"})
     db["operators"].insert({"name": "old", "password_hash": "x", "session_nonce": "n"})
     db.close()
-    with Store(path) as store:
+    with open_store(path) as store:
         assert store.operator_row("old")["briefs"] == "*"
         store.set_operator_password("new", "x", "n")
         assert store.operator_row("new")["briefs"] == "[]"
