@@ -113,7 +113,9 @@ def init(config_path):
     config = load_config(config_path)
     with open_store(config) as store:
         created = initialise(config, store)
-    click.echo(f"database: {config.database}")
+    from leaksentry.storage import describe
+
+    click.echo(f"database: {describe(config.database)}")
     click.echo(f"key:      {config.key_file} ({'created' if created else 'existing'})")
 
 
@@ -605,9 +607,10 @@ def sources_check(config_path):
 def _active_briefs_if_any(config: Config) -> list:
     """Active briefs opened in memory; none (with a note) when there is no brief or no key."""
     from leaksentry.jobs import active_briefs
+    from leaksentry.storage import is_postgres
     from leaksentry.vault import open_vault
 
-    if not config.database.exists():
+    if not is_postgres(config.database) and not config.database.exists():
         return []
     with open_store(config) as store:
         if not store.brief_rows(status="active"):

@@ -79,7 +79,8 @@ def write_config(
     would ask `small_stream_margin` more of every leak. These tests are about the plumbing
     (crawl, match, alert, mail, health), so the margin is 0 here; tests/test_small_stream.py
     tests the caution itself."""
-    lines = ['database = "ls.db"', 'key_file = "ls.key"']
+    extra = {"database": "ls.db"} | {k: str(v) if k == "database" else v for k, v in extra.items()}
+    lines = ['key_file = "ls.key"']
     lines += [f"{key} = {value!r}".replace("'", '"') for key, value in extra.items()]
     lines += ["[matcher]", "small_stream_margin = 0"]
     lines += ["[smtp]", 'host = "127.0.0.1"', f"port = {smtp_port}", "timeout = 5"]

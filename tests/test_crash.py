@@ -157,7 +157,7 @@ def test_sending_killed_half_way_sends_each_mail_once(tmp_path):
                 )
             )
         world.store.close()
-        queued = [row["message_id"] for row in World.rows(tmp_path)]
+        queued = [row["message_id"] for row in world.rows()]
         assert len(queued) == 10
         config = str(tmp_path / "leaksentry.toml")
         run_and_kill(["send", "--config", config], lambda: len(port_catcher.messages) >= 4)
@@ -171,7 +171,7 @@ def test_sending_killed_half_way_sends_each_mail_once(tmp_path):
     # At most the one message in flight when the process died can arrive twice, with the same
     # Message-ID (mail clients show it once); no message is ever sent under two identities.
     assert sum(n - 1 for n in received.values()) <= 1
-    assert [row["state"] for row in World.rows(tmp_path)] == ["sent"] * 10
+    assert [row["state"] for row in world.rows()] == ["sent"] * 10
 
 
 def crawl_processes(config) -> list[int]:
