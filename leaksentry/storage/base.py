@@ -25,6 +25,8 @@ class Store(ItemStore, PurgeStore, BriefStore, AlertStore, OperatorStore, MetaSt
 
     sql: Sql
     backend: str  # "sqlite" | "postgresql"
+    location: str  # for messages: the file, or the URL without its password
+    identity: str  # the same for every connection to this database (a key for caches)
 
     def close(self) -> None:
         self.sql.close()

@@ -100,6 +100,7 @@ class PostgresStore(Store):
 
     def __init__(self, url: str):
         self.url = url
+        self.location = self.identity = describe(url)
         self.sql = PostgresSql(url)
         try:
             self.sql.execute("select pg_advisory_lock(?)", [MIGRATION_LOCK])

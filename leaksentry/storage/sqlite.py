@@ -119,6 +119,8 @@ class SqliteStore(Store):
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        self.location = str(self.path)
+        self.identity = str(self.path.resolve())
         self.path.parent.mkdir(parents=True, exist_ok=True)
         make_private(self.path)
         self.db = ImmediateDatabase(self.path)
