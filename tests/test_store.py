@@ -373,3 +373,13 @@ def test_two_writers_at_full_speed_never_get_database_is_locked(database, tmp_pa
     assert [writer.returncode for writer in writers] == [0, 0], "\n".join(errors)[-2000:]
     with open_store(database) as store:
         assert store.count("items") == 800 and store.count("matches") == 800
+
+
+def test_no_postgresql_installed_is_a_clear_failure_not_a_skip(monkeypatch):
+    """The PostgreSQL tests fail (tests/conftest.py: pytest.fail) with this message."""
+    from leaksentry import localpostgres
+
+    monkeypatch.setattr(localpostgres.shutil, "which", lambda name: None)
+    monkeypatch.setattr(localpostgres.glob, "glob", lambda pattern: [])
+    with pytest.raises(localpostgres.PostgresMissing, match="apt-get install postgresql"):
+        localpostgres.LocalPostgres()
