@@ -45,6 +45,13 @@ class Group(click.Group):
                 f"the disk is full ({exc}): nothing stored before this step is lost; "
                 "free some space and run the command again"
             ) from None
+        except Exception as exc:
+            psycopg = sys.modules.get("psycopg")  # (not loaded: not a PostgreSQL store)
+            if psycopg is None or not isinstance(exc, psycopg.OperationalError):
+                raise
+            # the PostgreSQL server went away, refused a statement's lock in time, ...
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise click.ClickException(f"the database: {first}") from None
 
 
 def config_option(function):

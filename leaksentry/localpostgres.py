@@ -75,7 +75,13 @@ class LocalPostgres:
         self.folder = Path(tempfile.mkdtemp(prefix="leaksentry-pg-"))
         if os.geteuid() == 0:
             self.user = "postgres"
-            account = pwd.getpwnam(self.user)
+            try:
+                account = pwd.getpwnam(self.user)
+            except KeyError:
+                raise PostgresMissing(
+                    "PostgreSQL will not run as root, and there is no postgres system user: "
+                    "apt-get install postgresql makes one"
+                ) from None
             os.chown(self.folder, account.pw_uid, account.pw_gid)
         data = self.folder / "data"
         log = self.folder / "server.log"

@@ -383,3 +383,15 @@ def test_no_postgresql_installed_is_a_clear_failure_not_a_skip(monkeypatch):
     monkeypatch.setattr(localpostgres.glob, "glob", lambda pattern: [])
     with pytest.raises(localpostgres.PostgresMissing, match="apt-get install postgresql"):
         localpostgres.LocalPostgres()
+
+
+def test_an_unreachable_server_is_one_line_never_a_traceback(tmp_path):
+    from conftest import cli_run, write_config
+
+    url = "postgresql://leaksentry:s3cret@127.0.0.1:1/leaksentry"
+    done = cli_run(
+        "brief", "list", "--config", str(write_config(tmp_path, database=url)), check=False
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "cannot open the database postgresql://leaksentry:***@127.0.0.1:1" in done.stderr
+    assert "s3cret" not in done.stderr

@@ -7,14 +7,27 @@ SQLite file, a ``postgresql://`` URL a PostgreSQL database. Both implement ``Sto
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
-from leaksentry.storage.base import Store
 from leaksentry.storage.stamp import now
+
+if TYPE_CHECKING:
+    from leaksentry.storage.base import Store
 
 __all__ = ["Store", "describe", "is_postgres", "now", "open_store"]
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def __getattr__(name: str):
+    """``Store`` on first use: the configuration asks only `is_postgres`, and loading the
+    store (numpy, the queries) would slow every command's start."""
+    if name == "Store":
+        from leaksentry.storage.base import Store
+
+        return Store
+    raise AttributeError(name)
 
 
 def is_postgres(database: str | Path) -> bool:
