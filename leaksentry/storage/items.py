@@ -35,7 +35,8 @@ class ItemStore:
         """Those of these canonical URLs that are stored."""
         found = set()
         for chunk in chunks(list(canonical_urls)):
-            sql = f"select canonical_url from items where canonical_url in ({','.join('?' * len(chunk))})"
+            marks = ",".join("?" * len(chunk))
+            sql = f"select canonical_url from items where canonical_url in ({marks})"
             found.update(row[0] for row in self.sql.iterate(sql, chunk))
         return found
 
