@@ -26,7 +26,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from leaksentry.jobs import StoreVectorCache  # noqa: E402
 from leaksentry.records import Item  # noqa: E402
-from leaksentry.store import Store  # noqa: E402
+from leaksentry.storage import open_store  # noqa: E402
 from matcher import Matcher, load_embedder  # noqa: E402
 from matcher.backtest import read_items  # noqa: E402
 
@@ -48,9 +48,9 @@ def build(folder: Path, n_items: int, n_briefs: int, n_new: int, eval_dir: Path)
         if item.text or item.title
     ]
     started = time.perf_counter()
-    with Store(folder / "ls.db") as store:
+    with open_store(folder / "ls.db") as store:
         rows = zip(range(n_items), itertools.cycle(texts), strict=False)
-        with store.db.atomic():
+        with store.atomic():
             for n, item in rows:
                 copy = Item.from_dict(item.to_dict() | {"id": f"x{n}"})
                 copy.url = f"https://news.example/{n}/{item.id}"

@@ -31,10 +31,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import leaksentry.store as store_module  # noqa: E402
+import leaksentry.storage.stamp as stamp_module  # noqa: E402
 from leaksentry.records import Item  # noqa: E402
 from leaksentry.retention import RetentionSettings, purge  # noqa: E402
-from leaksentry.store import Store  # noqa: E402
+from leaksentry.storage import Store, open_store  # noqa: E402
 
 DIMENSION = 384  # all-MiniLM-L6-v2
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -155,7 +155,7 @@ def main() -> None:
     folder = args.folder or Path(tempfile.mkdtemp(prefix="leaksentry-month-"))
     folder.mkdir(parents=True, exist_ok=True)
     clock = Clock(START)
-    store_module.now = clock  # the store stamps rows with the simulated time
+    stamp_module.now = clock  # the store stamps rows with the simulated time
     rng = random.Random(11)
     words = vocabulary(20_000, rng)
     print(
@@ -170,7 +170,7 @@ def main() -> None:
     print(header, flush=True)
     rows = []
     started = time.perf_counter()
-    with Store(folder / "ls.db") as store:
+    with open_store(folder / "ls.db") as store:
         for day in range(args.days):
             f = simulate_day(store, clock, day, args, words, rng)
             rows.append(f)

@@ -26,7 +26,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from leaksentry import jobs  # noqa: E402
 from leaksentry.records import Item  # noqa: E402
-from leaksentry.store import Store  # noqa: E402
+from leaksentry.storage import open_store  # noqa: E402
 from matcher import Matcher, load_embedder  # noqa: E402
 from matcher.backtest import read_items  # noqa: E402
 
@@ -43,8 +43,8 @@ def build_store(folder: Path, count: int, eval_dir: Path) -> Path:
     config = folder / "leaksentry.toml"
     config.write_text('database = "ls.db"\nkey_file = "ls.key"\n')
     started = time.perf_counter()
-    with Store(folder / "ls.db") as store:
-        with store.db.atomic():
+    with open_store(folder / "ls.db") as store:
+        with store.atomic():
             for n, item in zip(range(count), itertools.cycle(originals), strict=False):
                 copy = Item.from_dict(item.to_dict() | {"id": f"{item.id}~{n}"})
                 copy.url = f"https://news.example/{n}/{item.id}"

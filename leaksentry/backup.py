@@ -17,6 +17,7 @@ from pathlib import Path
 from leaksentry.config import Config
 from leaksentry.diskspace import is_disk_full
 from leaksentry.errors import LeaksentryError
+from leaksentry.storage import is_postgres
 
 PAGES_PER_STEP = 4096  # 16 MiB at SQLite's default page size: writers wait at most one step
 
@@ -32,6 +33,11 @@ class BackupReport:
 def backup(config: Config, out: str | os.PathLike) -> BackupReport:
     """Copy the database to `out` (a new file, mode 0600), checked before it is named `out`."""
     out = Path(out).resolve()
+    if is_postgres(config.database):
+        raise LeaksentryError(
+            "backup copies a SQLite file; back up a PostgreSQL database with pg_dump "
+            "(see docs/SCALING.md)"
+        )
     if not config.database.is_file():
         raise LeaksentryError(f"{config.database}: no database to back up (run leaksentry init)")
     if out.exists():

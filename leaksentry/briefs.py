@@ -15,7 +15,7 @@ from pathlib import Path
 from leaksentry import clock
 from leaksentry.errors import BriefError
 from leaksentry.records import Brief, parse_iso_date
-from leaksentry.store import now
+from leaksentry.storage import now
 from leaksentry.vault import Vault, brief_context, sealing
 
 BRIEF_KEYS = {"id", "codename", "summary", "details", "active_from", "active_until", "recipients"}

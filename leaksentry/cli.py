@@ -45,6 +45,13 @@ class Group(click.Group):
                 f"the disk is full ({exc}): nothing stored before this step is lost; "
                 "free some space and run the command again"
             ) from None
+        except Exception as exc:
+            psycopg = sys.modules.get("psycopg")  # (not loaded: not a PostgreSQL store)
+            if psycopg is None or not isinstance(exc, psycopg.OperationalError):
+                raise
+            # the PostgreSQL server went away, refused a statement's lock in time, ...
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise click.ClickException(f"the database: {first}") from None
 
 
 def config_option(function):
@@ -58,9 +65,9 @@ def config_option(function):
 
 
 def open_store(config: Config):
-    from leaksentry.store import Store
+    from leaksentry.storage import open_store
 
-    return Store(config.database)
+    return open_store(config.database)
 
 
 def open_store_and_vault(config: Config):
@@ -113,7 +120,9 @@ def init(config_path):
     config = load_config(config_path)
     with open_store(config) as store:
         created = initialise(config, store)
-    click.echo(f"database: {config.database}")
+    from leaksentry.storage import describe
+
+    click.echo(f"database: {describe(config.database)}")
     click.echo(f"key:      {config.key_file} ({'created' if created else 'existing'})")
 
 
@@ -605,9 +614,10 @@ def sources_check(config_path):
 def _active_briefs_if_any(config: Config) -> list:
     """Active briefs opened in memory; none (with a note) when there is no brief or no key."""
     from leaksentry.jobs import active_briefs
+    from leaksentry.storage import is_postgres
     from leaksentry.vault import open_vault
 
-    if not config.database.exists():
+    if not is_postgres(config.database) and not config.database.exists():
         return []
     with open_store(config) as store:
         if not store.brief_rows(status="active"):

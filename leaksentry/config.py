@@ -19,6 +19,7 @@ from types import SimpleNamespace
 
 from leaksentry.errors import ConfigError
 from leaksentry.retention import RetentionSettings
+from leaksentry.storage import is_postgres
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 # Each source kind and the extra keys it takes (name -> type).
@@ -97,7 +98,7 @@ class Source:
 @dataclass
 class Config:
     path: Path | None
-    database: Path
+    database: Path | str  # a SQLite file, or a PostgreSQL URL (see leaksentry.storage)
     key_file: Path
     model: str = DEFAULT_MODEL
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
@@ -379,6 +380,13 @@ def _read_toml(file: Path) -> dict:
         raise ConfigError(f"{file}: not UTF-8 text") from None
 
 
+def _database(value, resolve) -> Path | str:
+    """A ``postgresql://`` URL as written; anything else is a SQLite file's path."""
+    if isinstance(value, str) and is_postgres(value):
+        return value
+    return resolve(value, "data/leaksentry.db")
+
+
 def _build(file: Path | None, data: dict, base: Path, env) -> Config:
     where = str(file) if file else "defaults"
     unknown = set(data) - TOP_LEVEL_KEYS
@@ -392,9 +400,7 @@ def _build(file: Path | None, data: dict, base: Path, env) -> Config:
 
     config = Config(
         path=file,
-        database=resolve(
-            env.get("LEAKSENTRY_DATABASE") or data.get("database"), "data/leaksentry.db"
-        ),
+        database=_database(env.get("LEAKSENTRY_DATABASE") or data.get("database"), resolve),
         key_file=resolve(data.get("key_file"), "data/leaksentry.key"),
         model=str(env.get("LEAKSENTRY_MODEL") or data.get("model") or DEFAULT_MODEL),
         smtp=_smtp(data.get("smtp", {}), where, env),

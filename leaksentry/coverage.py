@@ -9,7 +9,7 @@ from datetime import datetime
 from leaksentry import clock
 from leaksentry.config import Config
 from leaksentry.records import parse_iso_datetime
-from leaksentry.store import Store
+from leaksentry.storage import Store
 
 STALE_AFTER_INTERVALS = 3  # no success for this many intervals: the source is not being seen
 

@@ -21,7 +21,7 @@ from leaksentry.briefs import add_brief_files
 from leaksentry.config import load_config
 from leaksentry.localservers import MailCatcher, StaticSite
 from leaksentry.logfile import private_log_handler
-from leaksentry.store import Store
+from leaksentry.storage import Store, open_store
 from leaksentry.vault import initialise, open_vault
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "demo"
@@ -68,7 +68,7 @@ def run_demo(data_dir: Path | None = None, echo=print) -> dict:
         )
         echo(f"demo site   {site.url}/  (data/demo/site)")
         echo(f"demo SMTP   127.0.0.1:{mail.port}  (mail saved under {out / 'mail'})")
-        with Store(config.database) as store:
+        with open_store(config.database) as store:
             initialise(config, store)
             vault = open_vault(config, store)
             briefs = add_brief_files(store, vault, sorted((data_dir / "briefs").glob("*.*")))

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from leaksentry.config import Config
+from leaksentry.storage import is_postgres
 
 MIB = 1024 * 1024
 
@@ -40,12 +41,16 @@ class DiskSpace:
 
 
 def measure(config: Config) -> DiskSpace:
-    """Free space on the file system that holds the database (its folder may not exist yet)."""
-    folder = config.database.parent
+    """Free space on the file system that holds the database (its folder may not exist yet).
+
+    A PostgreSQL database lives on its server's disk, which its own monitoring watches; here
+    the folder of the key file (this machine's data folder) is measured instead."""
+    place = config.key_file if is_postgres(config.database) else config.database
+    folder = place.parent
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
     usage = shutil.disk_usage(folder)
-    return DiskSpace(config.database.parent, usage.free, usage.total, config.min_free_disk_mb * MIB)
+    return DiskSpace(place.parent, usage.free, usage.total, config.min_free_disk_mb * MIB)
 
 
 def paused_message(space: DiskSpace) -> str:

@@ -16,7 +16,7 @@ from leaksentry import clock, diskspace
 from leaksentry.config import Config
 from leaksentry.coverage import source_health
 from leaksentry.records import parse_iso_datetime
-from leaksentry.store import Store
+from leaksentry.storage import Store
 
 IDLE_AFTER_INTERVALS = 3  # no crawl finished for this many of the shortest interval: not running
 

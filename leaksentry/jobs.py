@@ -29,7 +29,7 @@ from leaksentry.config import Config, Source
 from leaksentry.errors import DeliveryError, LeaksentryError, SmtpUnavailable
 from leaksentry.querycheck import distinctive_terms
 from leaksentry.records import Item
-from leaksentry.store import Store, now
+from leaksentry.storage import Store, now
 from leaksentry.vault import DERIVED_SEALED_META, Vault, sealing, vectors_context
 
 log = logging.getLogger("leaksentry")
@@ -234,7 +234,7 @@ def match_new(
     while not should_stop() and (batch := store.unmatched_items(MATCH_BATCH)):
         items = {item.id: item for item in batch}
         matches = matcher.score(prepared_briefs, matcher.prepare_items(batch)) if briefs else []
-        with store.db.atomic():
+        with store.atomic():
             for match in matches:
                 match_id = store.record_match(_match_row(match))
                 if match_id is not None and match.alert:
@@ -277,7 +277,7 @@ def retro_check(config: Config, store: Store, vault: Vault, matcher, brief_ids) 
         report.counts["candidates"] += len(candidates)
         items = {item.id: item for item in candidates}
         scored = matcher.score(prepared, matcher.prepare_items(candidates)) if candidates else []
-        with store.db.atomic():
+        with store.atomic():
             for match in (m for m in scored if m.brief_id == brief.id):
                 match_id = store.record_match(_match_row(match))
                 if match_id is not None and match.alert:

@@ -12,7 +12,8 @@ import threading
 
 from leaksentry import diskspace, jobs
 from leaksentry.config import Config
-from leaksentry.store import Store
+from leaksentry.storage import Store, open_store
+from leaksentry.storage.errors import DatabaseError
 from leaksentry.vault import open_vault
 
 log = logging.getLogger("leaksentry.service")
@@ -67,13 +68,13 @@ class Service:
 
     def check(self) -> None:
         """Fail fast at start-up: the database opens and the key opens it."""
-        with Store(self.config.database) as store:
+        with open_store(self.config.database) as store:
             open_vault(self.config, store)
 
     @survives_full_disk
     def crawl_source(self, name: str) -> None:
         source = self.config.source(name)
-        with Store(self.config.database) as store:
+        with open_store(self.config.database) as store:
             report = jobs.crawl(
                 self.config,
                 [source],
@@ -93,7 +94,7 @@ class Service:
         """Match what is new, then send what is queued."""
         if self.stopping.is_set():
             return
-        with self._process_lock, Store(self.config.database) as store:
+        with self._process_lock, open_store(self.config.database) as store:
             vault = open_vault(self.config, store)
             self._matcher.cache = jobs.StoreVectorCache(store)
             matched = jobs.match_new(self.config, store, vault, self._matcher, self.stopping.is_set)
@@ -106,7 +107,7 @@ class Service:
         """The daily purge (retention), in short batches between which other steps write."""
         if self.stopping.is_set():
             return
-        with Store(self.config.database) as store:
+        with open_store(self.config.database) as store:
             counts = jobs.purge(self.config, store, should_stop=self.stopping.is_set)
         log.info("purge: %s", ", ".join(f"{kind} {n}" for kind, n in counts.items()))
 
@@ -115,7 +116,7 @@ class Service:
         """Send what is still queued (the SMTP server may be back)."""
         if self.stopping.is_set():
             return
-        with self._process_lock, Store(self.config.database) as store:
+        with self._process_lock, open_store(self.config.database) as store:
             self._send(store)
 
     def digest_missed(self, due) -> bool:
@@ -125,9 +126,9 @@ class Service:
         from leaksentry.records import parse_iso_datetime
 
         try:
-            with Store(self.config.database) as store:
+            with open_store(self.config.database) as store:
                 last = parse_iso_datetime(store.get_meta(LAST_DIGEST_META))
-        except sqlite3.Error as exc:
+        except DatabaseError as exc:
             log.error("digest: cannot tell whether one was missed (%s)", exc)
             return False
         return last is not None and last < due
@@ -141,7 +142,7 @@ class Service:
 
         with self._process_lock:
             try:
-                store = Store(self.config.database)
+                store = open_store(self.config.database)
             except sqlite3.OperationalError as exc:
                 if not diskspace.is_disk_full(exc):
                     raise

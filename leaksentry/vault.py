@@ -80,7 +80,7 @@ class Vault:
         except VaultError:
             wanted = store.get_meta(KEY_ID_META)
             raise VaultError(
-                f"this key (key id {self.key_id}) does not open the database {store.path}: it "
+                f"this key (key id {self.key_id}) does not open the database {store.location}: it "
                 f"was sealed with another key"
                 + (f" (key id {wanted})" if wanted else "")
                 + ". If the database is a backup or copy made before a `leaksentry key rotate`, "

@@ -12,7 +12,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 
 from leaksentry import clock
 from leaksentry.records import parse_iso_datetime
-from leaksentry.store import Store
+from leaksentry.storage import Store, open_store
 from spiders.article import extract_article, extract_article_off_thread, local_iso, parse_time
 from spiders.guard import source_origin
 from spiders.items import CollectedItem
@@ -82,7 +82,7 @@ class SourceSpider(scrapy.Spider):
 
     def _reader(self) -> Store:
         if self._store is None:
-            self._store = Store(self.settings.get("LEAKSENTRY_DATABASE"))
+            self._store = open_store(self.settings.get("LEAKSENTRY_DATABASE"))
         return self._store
 
     def closed(self, reason):

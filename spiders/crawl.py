@@ -19,7 +19,7 @@ from scrapy.settings import Settings
 
 from leaksentry.config import Config, Source, load_config
 from leaksentry.errors import LeaksentryError
-from leaksentry.store import Store, now
+from leaksentry.storage import now, open_store
 from spiders import settings as project_settings
 from spiders.kinds import SPIDERS
 
@@ -51,7 +51,7 @@ def run_sources(
         settings.set("LOG_FILE", log_file, priority="cmdline")
     process = CrawlerProcess(settings)
     crawlers = {}
-    with Store(config.database) as store:
+    with open_store(config.database) as store:
         states = {source.name: store.source_state(source.name) for source in sources}
     for source in sources:
         crawler = process.create_crawler(SPIDERS[source.kind])
@@ -69,7 +69,7 @@ def run_sources(
     started = now()
     process.start()
     results = {}
-    with Store(config.database) as store:
+    with open_store(config.database) as store:
         for source in sources:
             crawler = crawlers[source.name]
             result = source_result(crawler.stats.get_stats())

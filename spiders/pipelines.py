@@ -7,7 +7,6 @@ import asyncio
 import hashlib
 import queue
 import re
-import sqlite3
 import threading
 import unicodedata
 from pathlib import Path
@@ -18,7 +17,8 @@ from scrapy.exceptions import DropItem
 from w3lib.url import canonicalize_url
 
 from leaksentry.records import Item
-from leaksentry.store import Store
+from leaksentry.storage import Store, is_postgres, open_store
+from leaksentry.storage.errors import OperationalError
 from spiders.items import CollectedItem
 from spiders.stories import StoryIndex, signature, story_index, to_bytes
 
@@ -138,8 +138,8 @@ class StoreWriter:
     # -- the writer thread --------------------------------------------------------------------
     def _run(self) -> None:
         try:
-            store = Store(self.database)
-            store.db.execute("PRAGMA synchronous = NORMAL")
+            store = open_store(self.database)
+            store.fast_commits()
             stories = story_index(store)
         except BaseException as exc:  # noqa: BLE001 (raised again in the caller's thread)
             self._error = exc
@@ -174,9 +174,9 @@ class StoreWriter:
         item's alone."""
         added: list[str] = []
         try:
-            with store.db.atomic():
+            with store.atomic():
                 outcomes = [self._one(store, stories, item, added) for item in items]
-        except sqlite3.OperationalError as exc:
+        except OperationalError as exc:
             for item_id in added:  # rolled back: not stored, not a story to join
                 stories.discard(item_id)
             if len(items) == 1:
@@ -219,9 +219,13 @@ def _settle(future: asyncio.Future, outcome: tuple) -> None:
 _WRITERS: dict[str, StoreWriter] = {}
 
 
+def _key(database: str) -> str:
+    return database if is_postgres(database) else str(Path(database).resolve())
+
+
 def writer_for(database: str) -> StoreWriter:
     """The writer of this database in this process (made on first use, shared)."""
-    key = str(Path(database).resolve())
+    key = _key(database)
     if key not in _WRITERS:
         _WRITERS[key] = StoreWriter(database)
     writer = _WRITERS[key]
@@ -233,7 +237,7 @@ def release_writer(writer: StoreWriter) -> None:
     """One user less; the last one stops the writer once everything queued is written."""
     writer.users -= 1
     if writer.users == 0:
-        _WRITERS.pop(str(Path(writer.database).resolve()), None)
+        _WRITERS.pop(_key(writer.database), None)
         writer.close()
 
 

@@ -18,7 +18,7 @@ from datasketch import MinHash, MinHashLSH
 
 from leaksentry import clock
 from leaksentry.copies import is_copy, shingles
-from leaksentry.store import Store
+from leaksentry.storage import Store
 
 NUM_PERM = 128
 SCHEME = (
@@ -57,7 +57,7 @@ _INDEXES: dict[str, StoryIndex] = {}
 
 def story_index(store: Store) -> StoryIndex:
     """One index per database per process: spiders crawling side by side see each other's items."""
-    key = str(store.path.resolve())
+    key = store.identity
     if key not in _INDEXES:
         _INDEXES[key] = StoryIndex(store)
     return _INDEXES[key]

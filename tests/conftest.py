@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import subprocess
@@ -30,6 +31,32 @@ def isolated_env(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
 
 
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One real PostgreSQL server (Debian's binaries) for the session, on 127.0.0.1 in a
+    temporary folder; each test that uses it gets a database of its own. Not installed is a
+    failure, never a skip: the tests of the PostgreSQL store must run (.ci/run installs it)."""
+    from leaksentry.localpostgres import LocalPostgres, PostgresMissing
+
+    try:
+        server = LocalPostgres().start()
+    except PostgresMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield server
+    server.stop()
+
+
+_databases = itertools.count()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path):
+    """Where a store lives, once per backend: a SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return tmp_path / "ls.db"
+    return request.getfixturevalue("postgres_server").create_database(f"t{next(_databases)}")
+
+
 @pytest.fixture
 def site():
     """The saved test site (feeds, articles, robots.txt) on a real HTTP server."""
@@ -52,7 +79,8 @@ def write_config(
     would ask `small_stream_margin` more of every leak. These tests are about the plumbing
     (crawl, match, alert, mail, health), so the margin is 0 here; tests/test_small_stream.py
     tests the caution itself."""
-    lines = ['database = "ls.db"', 'key_file = "ls.key"']
+    extra = {"database": "ls.db"} | {k: str(v) if k == "database" else v for k, v in extra.items()}
+    lines = ['key_file = "ls.key"']
     lines += [f"{key} = {value!r}".replace("'", '"') for key, value in extra.items()]
     lines += ["[matcher]", "small_stream_margin = 0"]
     lines += ["[smtp]", 'host = "127.0.0.1"', f"port = {smtp_port}", "timeout = 5"]

@@ -15,7 +15,7 @@ from leaksentry.cli import cli
 from leaksentry.config import load_config
 from leaksentry.localservers import MailCatcher, free_port
 from leaksentry.records import Item, Match
-from leaksentry.store import Store
+from leaksentry.storage import open_store
 from leaksentry.vault import Vault, new_key
 
 from conftest import FIXTURES, assert_no_sealed_text, write_config
@@ -56,19 +56,20 @@ def item(
 class World:
     """A store with the fixture brief sealed, and a function standing in for one match step."""
 
-    def __init__(self, tmp_path, smtp_port: int, **alerts):
-        path = write_config(tmp_path, smtp_port=smtp_port)
+    def __init__(self, tmp_path, smtp_port: int, database=None, **alerts):
+        """`database`: a SQLite file or PostgreSQL URL (the `database` fixture); ls.db if None."""
+        path = write_config(tmp_path, smtp_port=smtp_port, database=database or "ls.db")
         self.config = load_config(path)
         self.config.alerts = alerts
         self.config.smtp.recipients = ["desk@example.org"]
-        self.store = Store(self.config.database)
+        self.store = open_store(self.config.database)
         self.store.add_briefs([seal_brief(BRIEF, Vault(new_key()))])
         self.brief_row = self.store.brief_row(BRIEF.id)
 
     def match_run(self, *scored: tuple[Item, float, list[int], bool], evidence=None) -> int:
         """Record items and their matcher decisions as match_new does; queue mail."""
         settings = AlertSettings.from_dict(self.config.alerts)
-        with self.store.db.atomic():
+        with self.store.atomic():
             for it, score, details, alert in scored:
                 self.store.add_item(it, it.url, f"hash-{it.id}")
                 match = Match(BRIEF.id, it.id, score, details, evidence or [EVIDENCE], alert)
@@ -81,16 +82,16 @@ class World:
     def send(self):
         return jobs.send_queued(self.config, self.store)
 
-    @staticmethod
-    def rows(folder) -> list[dict]:
-        """The outbox of the store in `folder`, read afresh."""
-        with Store(folder / "ls.db") as store:
+    def rows(self) -> list[dict]:
+        """The outbox, read afresh on a connection of its own."""
+        with open_store(self.config.database) as store:
             return store.message_rows()
 
 
 @pytest.fixture
-def world(tmp_path, mail):
-    w = World(tmp_path, mail.port)
+def world(tmp_path, mail, database):
+    """Once per backend (SQLite, PostgreSQL): alerts are store logic as much as mail."""
+    w = World(tmp_path, mail.port, database)
     yield w
     w.store.close()
 

@@ -8,7 +8,7 @@ import threading
 
 from leaksentry.briefs import read_brief_file
 from leaksentry.records import Item
-from leaksentry.store import Store
+from leaksentry.storage import open_store
 
 from conftest import FIXTURES, assert_no_sealed_text, cli_run, write_config
 
@@ -20,7 +20,7 @@ def test_backup_while_items_are_written_is_consistent_sealed_and_needs_the_key(t
     cli_run("init", "--config", str(config))
     cli_run("brief", "add", str(BRIEF_FILE), "--config", str(config), "--no-retro")
     database = tmp_path / "ls.db"
-    with Store(database) as store:
+    with open_store(database) as store:
         for n in range(3000):  # a database of some size, so the copy takes several steps
             item = Item(
                 f"a{n}",
@@ -36,7 +36,7 @@ def test_backup_while_items_are_written_is_consistent_sealed_and_needs_the_key(t
     stop, written = threading.Event(), []
 
     def writer():  # the crawler, meanwhile
-        with Store(database) as store:
+        with open_store(database) as store:
             n = 0
             while not stop.is_set():
                 item = Item(

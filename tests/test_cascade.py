@@ -9,7 +9,7 @@ from leaksentry import jobs
 from leaksentry.briefs import read_brief_file
 from leaksentry.config import load_config
 from leaksentry.jobs import StoreVectorCache
-from leaksentry.store import Store
+from leaksentry.storage import open_store
 from leaksentry.vault import Vault, initialise, new_key, open_vault, rotate_key
 from matcher import Matcher, MatcherSettings, MemoryCache
 from matcher.backtest import read_items
@@ -115,7 +115,7 @@ def test_a_new_match_process_reuses_the_stored_background_sample(embedder, tmp_p
     config = load_config(write_config(tmp_path))
     chatter = choir(12)
     late = Item("late", "https://news.example/l", "news", "s", None, "Late notes", "Rain.")
-    with Store(config.database) as store:
+    with open_store(config.database) as store:
         for item in chatter:
             store.add_item(item, item.url, item.id)
 
@@ -150,7 +150,7 @@ def test_a_new_process_uses_the_kept_sealed_calibration_until_something_changes(
     read the sample again. A changed brief, or another key, and it measures again."""
     config = load_config(write_config(tmp_path))
     chatter = choir(12)
-    with Store(config.database) as store:
+    with open_store(config.database) as store:
         initialise(config, store)
         vault = open_vault(config, store)
         for item in chatter:

@@ -103,13 +103,13 @@ def test_crawl_killed_half_way_resumes_without_loss_or_duplicates(tmp_path, kill
 @pytest.mark.slow
 @pytest.mark.parametrize("kill_when_matched", [0, 1])
 def test_matching_killed_half_way_resumes_without_loss_or_duplicates(tmp_path, kill_when_matched):
-    from leaksentry.store import Store
+    from leaksentry.storage import open_store
 
     config = write_config(tmp_path)
     cli_run("init", "--config", str(config))
     cli_run("brief", "add", str(FIXTURES / "briefs" / "tidewater.toml"), "--config", str(config))
     database = tmp_path / "ls.db"
-    with Store(database) as store:
+    with open_store(database) as store:
         for n in range(400):
             post = Item(
                 f"p{n}",
@@ -157,7 +157,7 @@ def test_sending_killed_half_way_sends_each_mail_once(tmp_path):
                 )
             )
         world.store.close()
-        queued = [row["message_id"] for row in World.rows(tmp_path)]
+        queued = [row["message_id"] for row in world.rows()]
         assert len(queued) == 10
         config = str(tmp_path / "leaksentry.toml")
         run_and_kill(["send", "--config", config], lambda: len(port_catcher.messages) >= 4)
@@ -171,7 +171,7 @@ def test_sending_killed_half_way_sends_each_mail_once(tmp_path):
     # At most the one message in flight when the process died can arrive twice, with the same
     # Message-ID (mail clients show it once); no message is ever sent under two identities.
     assert sum(n - 1 for n in received.values()) <= 1
-    assert [row["state"] for row in World.rows(tmp_path)] == ["sent"] * 10
+    assert [row["state"] for row in world.rows()] == ["sent"] * 10
 
 
 def crawl_processes(config) -> list[int]:

@@ -17,7 +17,7 @@ from conftest import REPO
 
 WATCHED_CRAWL = """
 import json, socket, sys, threading, time
-from leaksentry import store as store_module
+from leaksentry.storage import base as store_module, sqlite as sqlite_module
 from spiders import crawl
 
 seen = {"add_item_threads": [], "transactions": 0, "lookups": []}
@@ -27,12 +27,12 @@ def watched_add_item(self, *args, **kwargs):
     return add_item(self, *args, **kwargs)
 store_module.Store.add_item = watched_add_item
 
-atomic = store_module.ImmediateDatabase.atomic
+atomic = sqlite_module.ImmediateDatabase.atomic
 def watched_atomic(self):
     if not self.conn.in_transaction:
         seen["transactions"] += 1
     return atomic(self)
-store_module.ImmediateDatabase.atomic = watched_atomic
+sqlite_module.ImmediateDatabase.atomic = watched_atomic
 
 getaddrinfo = socket.getaddrinfo
 def slow_getaddrinfo(host, *args, **kwargs):

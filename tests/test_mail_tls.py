@@ -17,7 +17,7 @@ from cryptography.x509.oid import NameOID
 from leaksentry import jobs
 from leaksentry.config import load_config
 from leaksentry.localservers import MailCatcher
-from leaksentry.store import Store
+from leaksentry.storage import open_store
 
 from conftest import write_config
 
@@ -101,7 +101,7 @@ def queue_one_alert_mail(tmp_path, port: int, security: str, ca_file=None):
     )
     config_path.write_text(text)
     config = load_config(config_path)
-    store = Store(config.database)
+    store = open_store(config.database)
     store.queue_message(
         {
             "brief_id": "T-DOCK",

@@ -103,14 +103,14 @@ def test_model_is_a_setting_and_unknown_models_are_refused(tmp_path):
 
 def test_operator_feedback_moves_a_briefs_threshold(embedder, tmp_path):
     from leaksentry.jobs import feedback_offsets
-    from leaksentry.store import Store
+    from leaksentry.storage import open_store
 
     matcher = Matcher(embedder, cache=MemoryCache())
     briefs = [matcher.prepare_brief(b) for b in read_brief_file(BRIEFS, strict=False)]
     items = matcher.prepare_items(list(read_items(ITEMS)))
     before = {(m.brief_id, m.item_id): m for m in matcher.score(briefs, items)}
     assert before[("T-DOCK", "B1")].alert
-    with Store(tmp_path / "ls.db") as store:
+    with open_store(tmp_path / "ls.db") as store:
         for n in range(3):
             alert_id = store.insert_alert(
                 {"brief_id": "T-DOCK", "status": "open", "story": f"s{n}"}
@@ -131,14 +131,14 @@ def test_adding_a_brief_reports_a_leak_already_in_the_backlog(tmp_path, embedder
     from click.testing import CliRunner
 
     from leaksentry.cli import cli
-    from leaksentry.store import Store
+    from leaksentry.storage import open_store
 
     from conftest import write_config
 
     config = write_config(tmp_path)  # small_stream_margin = 0, as PLUMBING
     runner = CliRunner()
     assert runner.invoke(cli, ["init", "--config", str(config)]).exit_code == 0
-    with Store(tmp_path / "ls.db") as store:
+    with open_store(tmp_path / "ls.db") as store:
         for item in read_items(ITEMS):
             store.add_item(item, item.url or item.id, item.id)
     result = runner.invoke(
@@ -146,7 +146,7 @@ def test_adding_a_brief_reports_a_leak_already_in_the_backlog(tmp_path, embedder
     )
     assert result.exit_code == 0, result.output
     assert "retro-check:" in result.output and "1 alert(s)" in result.output
-    with Store(tmp_path / "ls.db") as store:
+    with open_store(tmp_path / "ls.db") as store:
         (alert,) = store.alert_rows()
         assert alert["retro"] == 1 and alert["brief_id"] == "T-DOCK"
         assert [row["item_id"] for row in store.alert_items(alert["id"])] == ["B1"]

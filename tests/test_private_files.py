@@ -12,7 +12,7 @@ import pytest
 
 from leaksentry import jobs
 from leaksentry.config import load_config
-from leaksentry.store import Store
+from leaksentry.storage import open_store
 
 from conftest import write_config
 
@@ -32,7 +32,7 @@ def open_umask():
 def test_database_wal_and_log_file_are_created_0600(site, tmp_path, open_umask):
     sources = [{"name": "main", "kind": "feed", "url": site.url + "/feeds/main.rss"}]
     config = load_config(write_config(tmp_path, sources, log_file="ls.log"))
-    with Store(config.database) as store:
+    with open_store(config.database) as store:
         store.set_meta("probe", "x")  # a write: the WAL and its shared memory exist now
         files = [config.database, *(tmp_path / f"ls.db-{s}" for s in ("wal", "shm"))]
         assert {f.name: mode(f) for f in files} == {f.name: 0o600 for f in files}
@@ -51,15 +51,17 @@ def test_database_wal_and_log_file_are_created_0600(site, tmp_path, open_umask):
 
     # the crawl process writes to the same log file, and may be the one to create it
     config.log_file.unlink()
-    report = jobs.crawl(config, config.sources, Store(config.database), log_file=config.log_file)
+    report = jobs.crawl(
+        config, config.sources, open_store(config.database), log_file=config.log_file
+    )
     assert report.counts["stored"] > 0, report
     assert config.log_file.exists() and mode(config.log_file) == 0o600
 
     # a database made before (0644) is made private when opened
     old = tmp_path / "old.db"
-    Store(old).close()
+    open_store(old).close()
     old.chmod(0o644)
-    with Store(old) as store:
+    with open_store(old) as store:
         store.set_meta("probe", "x")
         assert mode(old) == 0o600 and mode(tmp_path / "old.db-wal") == 0o600
 

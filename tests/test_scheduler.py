@@ -227,14 +227,14 @@ def test_the_service_tells_a_missed_digest_from_a_sent_one(tmp_path):
     from leaksentry.alerts.digest import LAST_DIGEST_META
     from leaksentry.config import load_config
     from leaksentry.service import Service
-    from leaksentry.store import Store
+    from leaksentry.storage import open_store
 
     service = Service(load_config(write_config(tmp_path)))
     due = datetime.now(UTC) - timedelta(hours=1)
     assert not service.digest_missed(due)  # no digest ever: nothing missed
-    with Store(tmp_path / "ls.db") as store:
+    with open_store(tmp_path / "ls.db") as store:
         store.set_meta(LAST_DIGEST_META, (due - timedelta(days=1)).isoformat(timespec="seconds"))
     assert service.digest_missed(due)
-    with Store(tmp_path / "ls.db") as store:
+    with open_store(tmp_path / "ls.db") as store:
         store.set_meta(LAST_DIGEST_META, (due + timedelta(minutes=1)).isoformat())
     assert not service.digest_missed(due)

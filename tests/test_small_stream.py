@@ -11,7 +11,7 @@ from leaksentry import jobs
 from leaksentry.alerts import digest
 from leaksentry.config import load_config
 from leaksentry.health import check
-from leaksentry.store import Store
+from leaksentry.storage import open_store
 from matcher import Matcher, MemoryCache
 from matcher.records import Brief, Item
 
@@ -56,7 +56,7 @@ def test_a_small_stream_gets_a_higher_floor_and_a_measured_one_does_not(embedder
 def test_the_log_health_and_digest_say_the_stream_is_too_small(embedder, tmp_path, caplog):
     config = load_config(write_config(tmp_path))
     matcher = Matcher(embedder, cache=MemoryCache())
-    with Store(config.database) as store:
+    with open_store(config.database) as store:
         for item in chatter(18):
             store.add_item(item, item.url, item.id)
         assert "not calibrated yet" in jobs.calibration_note(store)[0]

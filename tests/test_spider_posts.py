@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from leaksentry.store import Store
+from leaksentry.storage import open_store
 
 from payloads import (
     BSKY_FEED,
@@ -153,7 +153,7 @@ def test_no_author_profile_field_is_stored(run):
 
 def test_a_posts_evidence_is_its_own_fields_without_its_author(run):
     posts = [item for item in run.items if item["kind"] == "social"]
-    with Store(run.database) as store:
+    with open_store(run.database) as store:
         for item in posts:
             kind, body = store.raw_capture(item["id"])
             evidence = json.loads(body)

@@ -7,7 +7,7 @@ import pytest
 
 from leaksentry.config import load_config
 from leaksentry.errors import VaultError
-from leaksentry.store import Store
+from leaksentry.storage import open_store
 from leaksentry.vault import (
     Vault,
     encode_key,
@@ -41,18 +41,18 @@ def test_wrong_key_and_tampered_ciphertext_give_clear_errors():
         vault.open(b"\x01short", "brief:A")
 
 
-def test_init_writes_a_private_key_and_binds_the_database(tmp_path):
-    config = load_config(None, env={})
-    with Store(config.database) as store:
+def test_init_writes_a_private_key_and_binds_the_database(tmp_path, database):
+    config = load_config(None, env={"LEAKSENTRY_DATABASE": str(database)})
+    with open_store(config.database) as store:
         assert initialise(config, store) is True
         assert stat.S_IMODE(os.stat(config.key_file).st_mode) == 0o600
         assert initialise(config, store) is False  # never overwrites
         open_vault(config, store)
 
 
-def test_another_key_is_refused_by_a_bound_database(tmp_path):
-    config = load_config(None, env={})
-    with Store(config.database) as store:
+def test_another_key_is_refused_by_a_bound_database(tmp_path, database):
+    config = load_config(None, env={"LEAKSENTRY_DATABASE": str(database)})
+    with open_store(config.database) as store:
         initialise(config, store)
         with pytest.raises(VaultError, match="does not open the database"):
             open_vault(config, store, env={"LEAKSENTRY_KEY": encode_key(new_key())})
@@ -77,8 +77,9 @@ def test_key_file_readable_by_others_is_refused(tmp_path):
         write_key_file(path, new_key())
 
 
-def seeded(tmp_path):
-    """A store with a sealed brief and sealed vectors, and its configuration."""
+def seeded(tmp_path, database=None):
+    """A store with a sealed brief and sealed vectors, and its configuration; `database` (a
+    file or a PostgreSQL URL) if given, else the default file."""
     import numpy as np
 
     from leaksentry.briefs import add_brief_files
@@ -86,8 +87,8 @@ def seeded(tmp_path):
 
     from conftest import FIXTURES
 
-    config = load_config(None, env={})
-    store = Store(config.database)
+    config = load_config(None, env={"LEAKSENTRY_DATABASE": str(database)} if database else {})
+    store = open_store(config.database)
     initialise(config, store)
     vault = open_vault(config, store)
     add_brief_files(store, vault, [FIXTURES / "briefs" / "tidewater.toml"])
@@ -96,12 +97,12 @@ def seeded(tmp_path):
     return config, store
 
 
-def test_key_rotate_reseals_everything_and_retires_the_old_key(tmp_path):
+def test_key_rotate_reseals_everything_and_retires_the_old_key(tmp_path, database):
     from leaksentry.briefs import open_brief
     from leaksentry.jobs import open_vectors
     from leaksentry.vault import rotate_key
 
-    config, store = seeded(tmp_path)
+    config, store = seeded(tmp_path, database)
     old_key = config.key_file.read_text()
     assert rotate_key(config, store, env={}) == 2
     assert config.key_file.read_text() != old_key
@@ -115,10 +116,12 @@ def test_key_rotate_reseals_everything_and_retires_the_old_key(tmp_path):
     store.close()
 
 
-def test_rotation_interrupted_after_commit_is_completed_on_next_open(tmp_path, monkeypatch):
+def test_rotation_interrupted_after_commit_is_completed_on_next_open(
+    tmp_path, monkeypatch, database
+):
     from leaksentry import vault as vault_module
 
-    config, store = seeded(tmp_path)
+    config, store = seeded(tmp_path, database)
     monkeypatch.setattr(
         vault_module.os, "replace", lambda *a: (_ for _ in ()).throw(OSError("killed"))
     )
@@ -171,7 +174,7 @@ def test_key_rotation_beside_a_running_step_never_seals_with_the_old_key(tmp_pat
     step_vault = open_vault(config, store, env={})  # the step starts with the old key
     briefs = jobs.active_briefs(store, step_vault)
 
-    with Store(config.database) as rotating:  # `leaksentry key rotate`, another connection
+    with open_store(config.database) as rotating:  # `leaksentry key rotate`, another connection
         rotate_key(config, rotating, env={})
 
     with pytest.raises(VaultError, match="key was rotated") as refused:

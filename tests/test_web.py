@@ -16,7 +16,7 @@ from leaksentry.briefs import read_brief_file, seal_brief
 from leaksentry.cli import cli
 from leaksentry.config import load_config
 from leaksentry.records import Item, Match
-from leaksentry.store import Store
+from leaksentry.storage import Store, open_store
 from leaksentry.vault import initialise, load_key, open_vault
 from leaksentry.web.app import create_app
 from leaksentry.web.links import alert_link, check_link
@@ -36,13 +36,14 @@ class TriageWorld:
     """A configuration, a key, the fixture brief sealed, one alert (a story of two items on
     two sites) with its mail queued, and an operator 'ana' who may see every brief."""
 
-    def __init__(self, folder, smtp_port: int = 1, base_url: str = ""):
+    def __init__(self, folder, smtp_port: int = 1, base_url: str = "", database=None):
         sources = [{"name": "city-feed", "kind": "feed", "url": "http://127.0.0.1:9/feed.xml"}]
-        self.path = write_config(folder, sources, smtp_port=smtp_port)
+        database = database or "ls.db"  # or the `database` fixture's file or PostgreSQL URL
+        self.path = write_config(folder, sources, smtp_port=smtp_port, database=database)
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(f'[alerts]\nbase_url = "{base_url}"\n')
         self.config = load_config(self.path)
-        with Store(self.config.database) as store:
+        with open_store(self.config.database) as store:
             initialise(self.config, store)
             store.add_briefs([seal_brief(BRIEF, open_vault(self.config, store))])
             add_operator(store, "ana", PASSWORD, rights=EVERY_BRIEF)
@@ -96,12 +97,19 @@ class TriageWorld:
             )
 
     def store(self) -> Store:
-        return Store(self.config.database)
+        return open_store(self.config.database)
+
+
+# the tests that read and write operators, verdicts and the audit through the page run on
+# each backend (SQLite, PostgreSQL); they name the `database` fixture
+BOTH_BACKENDS = pytest.mark.parametrize("database", ["sqlite", "postgresql"], indirect=True)
 
 
 @pytest.fixture
-def world(tmp_path):
-    return TriageWorld(tmp_path, base_url="http://127.0.0.1:8450")
+def world(tmp_path, request):
+    """On SQLite; on each backend for a test marked BOTH_BACKENDS."""
+    database = request.getfixturevalue("database") if "database" in request.fixturenames else None
+    return TriageWorld(tmp_path, base_url="http://127.0.0.1:8450", database=database)
 
 
 @pytest.fixture
@@ -158,7 +166,8 @@ def test_post_without_a_valid_csrf_token_is_refused(client, world):
         assert store.alert_row(1)["status"] == "open"
 
 
-def test_verdict_goes_to_the_audit_log(client, world):
+@BOTH_BACKENDS
+def test_verdict_goes_to_the_audit_log(client, world, database):
     login(client)
     page = client.get("/alerts/1").get_data(as_text=True)
     response = client.post(
@@ -184,7 +193,8 @@ def test_verdict_goes_to_the_audit_log(client, world):
     assert missing.status_code == 404
 
 
-def test_pages_show_the_story_but_never_sealed_text(client, world):
+@BOTH_BACKENDS
+def test_pages_show_the_story_but_never_sealed_text(client, world, database):
     login(client)
     with world.store() as store:
         store.set_verdict(1, "confirmed", "ana", "names the gate")
@@ -380,7 +390,8 @@ def test_typed_names_cannot_grow_the_throttle_without_bound(world, monkeypatch):
     assert login_from(client, "192.0.2.200").status_code == 302
 
 
-def test_operator_commands(world):
+@BOTH_BACKENDS
+def test_operator_commands(world, database):
     runner = CliRunner()
     config = ["--config", str(world.path)]
     added = runner.invoke(
@@ -445,7 +456,8 @@ def logout(client) -> None:
     assert client.post("/logout", data={"csrf_token": token}).status_code == 302
 
 
-def test_operator_sees_and_acts_on_only_the_briefs_granted(client, world):
+@BOTH_BACKENDS
+def test_operator_sees_and_acts_on_only_the_briefs_granted(client, world, database):
     other = world.add_other_brief()
     added = add_bo(world, "--brief", "amber kestrel")  # a codename, in any case
     assert "added operator bo; briefs: AMBER KESTREL" in added.output
@@ -537,7 +549,8 @@ def test_a_mail_link_to_a_brief_not_permitted_gives_404_after_login(client, worl
     assert client.get(landed.headers["Location"]).status_code == 404
 
 
-def test_audit_page_shows_only_rows_about_permitted_briefs(client, world):
+@BOTH_BACKENDS
+def test_audit_page_shows_only_rows_about_permitted_briefs(client, world, database):
     other = world.add_other_brief()
     add_bo(world, "--brief", "T-DOCK")
     with world.store() as store:
@@ -588,7 +601,7 @@ def test_grant_and_revoke_check_their_arguments(world):
 def test_operators_from_before_rights_keep_every_brief(tmp_path):
     from sqlite_utils import Database
 
-    from leaksentry.migrations import MIGRATIONS
+    from leaksentry.storage.sqlite_schema import MIGRATIONS
 
     path = tmp_path / "old.db"
     db = Database(path)
@@ -599,7 +612,7 @@ def test_operators_from_before_rights_keep_every_brief(tmp_path):
             db["_migrations"].insert({"name": name, "applied_at": "2026-01-01"})
     db["operators"].insert({"name": "old", "password_hash": "x", "session_nonce": "n"})
     db.close()
-    with Store(path) as store:
+    with open_store(path) as store:
         assert store.operator_row("old")["briefs"] == "*"
         store.set_operator_password("new", "x", "n")
         assert store.operator_row("new")["briefs"] == "[]"
@@ -662,7 +675,8 @@ def test_a_login_spray_cannot_grow_the_audit_log_without_bound(world, caplog):
     assert len([r for r in caplog.records if "login" in r.getMessage()]) == 20
 
 
-def test_an_operator_detaches_an_item_from_a_story_on_the_alert_page(client, world):
+@BOTH_BACKENDS
+def test_an_operator_detaches_an_item_from_a_story_on_the_alert_page(client, world, database):
     login(client)
     page = client.get("/alerts/1").get_data(as_text=True)
     assert 'action="/alerts/1/detach"' in page

@@ -48,7 +48,7 @@ from leaksentry.briefs import read_brief_file
 from leaksentry.config import load_config
 from leaksentry.localservers import MailCatcher, StaticSite, free_port
 from leaksentry.service import Service
-from leaksentry.store import Store
+from leaksentry.storage import open_store
 from leaksentry.web.app import create_app
 from leaksentry.web.operators import Rights, add_operator
 
@@ -440,7 +440,7 @@ def test_a_week_in_the_life(week, monkeypatch):
 
     week.cli(at(1, 6), "init")
     week.cli(at(1, 6), "brief", "add", str(WEEK / "briefs.toml"))
-    with Store(week.database) as store:
+    with open_store(week.database) as store:
         for name, briefs in OPERATORS.items():
             add_operator(store, name, PASSWORD, rights=Rights(brief_ids=frozenset(briefs)))
         add_operator(store, "chief", PASSWORD, rights=Rights(every=True))

@@ -19,7 +19,7 @@ from leaksentry.alerts.notify import NOTIFIED_STATUSES, describe_details, recipi
 from leaksentry.config import Config
 from leaksentry.coverage import source_health
 from leaksentry.health import readable
-from leaksentry.store import Store, now
+from leaksentry.storage import Store, now
 
 LAST_DIGEST_META = "last_digest_at"
 QUIET_SUBJECT = "[leaksentry] digest: all quiet this week"
@@ -109,7 +109,7 @@ def queue(config: Config, store: Store, today: date | None = None) -> int:
     """Put the digests worth a mail in the outbox (`to_mail`); mark the waiting alerts as
     carried."""
     digests = to_mail(build(config, store), today)
-    with store.db.atomic():
+    with store.atomic():
         for digest in digests:
             store.queue_message(
                 _message_row(digest) | {"brief_id": None, "alert_id": None, "kind": "digest"}

@@ -19,7 +19,7 @@ from leaksentry.config import check_table_keys
 from leaksentry.copies import retells
 from leaksentry.errors import ConfigError, LeaksentryError
 from leaksentry.records import Item, Match, parse_iso_date, parse_iso_datetime
-from leaksentry.store import Store, now
+from leaksentry.storage import Store, now
 
 
 @dataclass

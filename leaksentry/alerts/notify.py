@@ -17,7 +17,7 @@ from email.utils import make_msgid
 
 from leaksentry.alerts import mailhtml
 from leaksentry.alerts.exposures import AlertSettings, alert_state
-from leaksentry.store import Store, now
+from leaksentry.storage import Store, now
 
 MESSAGE_DOMAIN = "leaksentry.local"
 MAX_REFERENCES = 12
@@ -64,7 +64,7 @@ def notify(
         brief = briefs[alert["brief_id"]]
         message = render(kind, alert, brief, store.alert_items(alert["id"]), link)
         fields = {"alert_id": alert["id"], "brief_id": brief["id"], "kind": kind}
-        with store.db.atomic():
+        with store.atomic():
             store.queue_message(
                 message
                 | thread_headers(store, brief["id"])

@@ -16,7 +16,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from leaksentry.alerts.exposures import AlertSettings
 from leaksentry.config import Config
-from leaksentry.store import Store
+from leaksentry.storage import Store, open_store
 from leaksentry.vault import Vault, load_key, open_vault
 from leaksentry.web.keys import derive
 from leaksentry.web.links import DEFAULT_LINK_DAYS
@@ -53,7 +53,7 @@ class WebContext:
 
 def create_app(config: Config, link_days: float = DEFAULT_LINK_DAYS) -> Flask:
     """The triage app for one configuration; fails early on a missing or wrong key."""
-    with Store(config.database) as store:
+    with open_store(config.database) as store:
         open_vault(config, store)  # checks the key (and completes an interrupted rotation)
     vault_key = load_key(config.key_file)
     settings = AlertSettings.from_dict(config.alerts)
@@ -115,5 +115,5 @@ def context() -> WebContext:
 def get_store() -> Store:
     """This request's store, opened on first use."""
     if "store" not in g:
-        g.store = Store(context().config.database)
+        g.store = open_store(context().config.database)
     return g.store

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from leaksentry.errors import LeaksentryError
-from leaksentry.store import Store
+from leaksentry.storage import Store
 from leaksentry.web import passwords
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")

@@ -28,11 +28,11 @@ def serve(
     nobody can log in yet."""
     from waitress import create_server
 
-    from leaksentry.store import Store
+    from leaksentry.storage import open_store
     from leaksentry.web.app import create_app
 
     app = create_app(config, link_days=link_days)
-    with Store(config.database) as store:
+    with open_store(config.database) as store:
         operators = len(store.operator_rows())
     try:
         server = create_server(app, host=host, port=port, threads=THREADS, ident="leaksentry")

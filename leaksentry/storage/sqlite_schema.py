@@ -1,34 +1,18 @@
-"""The schema as numbered migrations, applied in order on first use of a database."""
+"""The SQLite schema as numbered migrations, applied in order on first use of a database.
+
+Each function is given the sqlite-utils Database. A schema change after m009 is written here
+and, under the same name, in ``postgres_schema`` (see ``migrate``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
-MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = []
+from leaksentry.storage.migrate import registry
 
-
-def migration(function: Callable[[Database], None]) -> Callable[[Database], None]:
-    """Register a schema change; its name (m001_...) fixes its order."""
-    MIGRATIONS.append((function.__name__, function))
-    return function
-
-
-def migrate(db: Database) -> list[str]:
-    """Apply every migration not yet recorded in `_migrations`; return the names applied."""
-    db["_migrations"].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)
-    done = {row["name"] for row in db["_migrations"].rows}
-    applied = []
-    for name, function in sorted(MIGRATIONS):
-        if name in done:
-            continue
-        with db.atomic():
-            function(db)
-            db["_migrations"].insert({"name": name, "applied_at": datetime.now(UTC).isoformat()})
-        applied.append(name)
-    return applied
+MIGRATIONS, migration = registry()
 
 
 @migration
