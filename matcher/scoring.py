@@ -344,14 +344,19 @@ class Matcher:
             for k, brief in enumerate(briefs):
                 cosines = measured["topic"][rows, k]
                 topic[rows, k] = self.background.topic_infos(brief.brief.id, kind, cosines)
-        timing = np.maximum.reduce([TIMING_INFO[n] * measured[n] for n in TIMING_INFO])
+        # The item's own coming day, when it is not the brief's, tells its time: the brief's
+        # week or month it falls in ("4 October" beside a plan for the 10th) is not timing.
+        said = {n: measured[n] for n in TIMING_INFO}
+        for period in ("week", "month"):
+            said[period] = said[period] * (1.0 - measured["other_day"])
+        timing = np.maximum.reduce([TIMING_INFO[n] * said[n] for n in TIMING_INFO])
         timing = timing * (measured["facts"] >= DETAIL_INFO)  # never a shared day alone
         timing = timing * (measured["past"] == 0)  # a month named by a look back is no plan
         behind = measured["behind"] / BEHIND_UNIT + FACT_WEIGHT * measured["facts_behind"]
         elsewhen = OTHER_DAY_INFO * np.maximum(measured["other_day"], measured["past"])
         elsewhen = elsewhen * (timing == 0)
-        told_when = np.maximum(measured["day"], measured["week"])
-        told_when = np.maximum(told_when, 0.5 * measured["month"])  # a month tells half
+        told_when = np.maximum(said["day"], said["week"])
+        told_when = np.maximum(told_when, 0.5 * said["month"])  # a month tells half
         untimed = UNTIMED_INFO * measured["dated"] * (1.0 - told_when)
         return topic + FACT_WEIGHT * measured["facts"] + timing + behind - elsewhen - untimed
 

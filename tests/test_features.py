@@ -161,6 +161,18 @@ def test_a_dated_item_that_names_none_of_the_briefs_times_costs_evidence(matcher
     assert evidence["no time"] < evidence["undated"]
 
 
+def test_another_coming_day_in_the_briefs_month_is_not_the_briefs_time(matcher):
+    brief = matcher.prepare_brief(DOCK)
+    said = "Forty-two officers at the Fernwick dock east gate"
+    texts = [said + " later this month", said + " on Saturday 21 November"]
+    prepared = matcher.prepare_items([item(t, published="2026-11-01T09:00:00Z") for t in texts])
+    got = measure([brief], prepared)
+    assert list(got["month"][:, 0]) == [1.0, 1.0]  # both fall in the brief's November...
+    assert list(got["other_day"][:, 0]) == [0.0, 1.0]  # ...but the 21st is another day
+    later, other = matcher.evidence([brief], prepared)[:, 0]
+    assert other < later - 2.0  # no month timing, and the other day counts against it
+
+
 def test_the_background_tail_extrapolates_beyond_its_largest_value():
     values = np.random.default_rng(1).exponential(0.05, 5000) + 0.2
     tail = fit_tail(values)

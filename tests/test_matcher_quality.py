@@ -37,11 +37,12 @@ EVAL = Path(os.environ.get("LEAKSENTRY_EVAL_DIR", REPO.parent / "shared" / "eval
 BACKGROUND_SAMPLE = 1500  # items of the real unrelated stream, a fixed random sample
 # Pinned figures of the realistic gate (leak-dev + the sample, calibrated on the sample).
 # Bounds a little looser than what matcher v4 reached when they were pinned (2026-12-04:
-# recall 0.917 and 17 labelled false alerts, 0 on the background; before the "plan has a
-# time" and "names fit another brief better" rules it was 0.958 and 36: a recall point
-# traded for half the false alerts, see docs/MATCHER.md). Tighten them as the matcher
-# improves, never loosen them to let a regression pass.
-REALISTIC = {"recall_min": 0.89, "labelled_fa_max": 19, "background_fa_max": 0}
+# recall 0.896 and 12 labelled false alerts, 0 on the background; before the "plan has a
+# time", "another day is not the brief's time" and "names fit another brief better" rules
+# it was 0.958 and 36: three leaks traded for two thirds of the false alerts, see
+# docs/MATCHER.md). Tighten them as the matcher improves, never loosen them to let a
+# regression pass.
+REALISTIC = {"recall_min": 0.87, "labelled_fa_max": 14, "background_fa_max": 0}
 
 
 def read_jsonl(path: Path) -> list[dict]:
