@@ -6,9 +6,18 @@ from __future__ import annotations
 import pytest
 
 from leaksentry.briefs import read_brief_file
+from leaksentry.config import load_config
+from leaksentry.jobs import active_briefs
 from leaksentry.storage import open_store
+from leaksentry.vault import open_vault
 
-from conftest import FIXTURES, assert_no_sealed_text, assert_no_sealed_wording, cli_run, write_config
+from conftest import (
+    FIXTURES,
+    assert_no_sealed_text,
+    assert_no_sealed_wording,
+    cli_run,
+    write_config,
+)
 
 BRIEF_FILES = [FIXTURES / "briefs" / "tidewater.toml", FIXTURES / "briefs" / "others.jsonl"]
 
@@ -64,6 +73,11 @@ def test_migrate_moves_an_installation_and_it_shows_the_same(site, tmp_path, pos
 
     moved = write_config(tmp_path, sources, database=url)  # same key file, new database
     assert views(moved, tmp_path, "after") == before
+    with open_store(url) as store:  # the same key opens the copied briefs (in memory only)
+        opened = active_briefs(store, open_vault(load_config(moved), store))
+    expected = {b.id: b for b in briefs if b.id != "T-OPEN"}
+    assert {b.id for b in opened} == set(expected)
+    assert all(b.details == expected[b.id].details for b in opened), "a brief opened differently"
 
     # the copy carries on: new rows get new ids (the identity columns moved past the copy)
     alert_id = before["alerts"].split()[0]
@@ -103,3 +117,31 @@ def test_migrate_refuses_a_source_that_is_not_sqlite_and_a_target_that_is_not_po
     other = str(tmp_path / "other.db")
     done = cli_run("store", "migrate", "--to", other, "--config", str(sqlite_config), check=False)
     assert done.returncode == 1 and "must be a PostgreSQL URL" in done.stderr
+
+
+def test_a_copy_that_fails_half_way_leaves_the_target_empty(tmp_path, postgres_server):
+    """Rows PostgreSQL refuses (a NUL in text) in the last table copied: the tables copied
+    before it are rolled back with it, and once the row is fixed the same target takes it."""
+    config = write_config(tmp_path)
+    cli_run("init", "--config", str(config))
+    cli_run("brief", "add", "--no-retro", str(BRIEF_FILES[1]), "--config", str(config))
+    with open_store(tmp_path / "ls.db") as store:
+        store.save_source_state("bad", "feed", "http://127.0.0.1/", {})
+        store.sql.execute("update sources set last_error = ?", ["a\x00b"])
+    url = postgres_server.create_database("half")
+
+    done = cli_run(
+        "store", "migrate", "--to", url, "--batch", "1", "--config", str(config), check=False
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "copying table sources" in done.stderr and "nothing was committed" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "briefs: 2 rows" in done.stdout  # copied, then rolled back
+    with open_store(url) as store:
+        assert all(store.sql.count(t) == 0 for t in ("briefs", "meta", "sources"))
+
+    with open_store(tmp_path / "ls.db") as store:
+        store.sql.execute("update sources set last_error = ?", ["ab"])
+    cli_run("store", "migrate", "--to", url, "--config", str(config))
+    with open_store(url) as store:
+        assert store.sql.count("briefs") == 2 and store.sql.count("sources") == 1

@@ -137,9 +137,16 @@ def _copy(source, target, batch_rows: int, progress) -> CopyReport:
                         f"the target {where} has no column {table}.{', '.join(absent)}; "
                         "run the same leaksentry version on both"
                     )
-                report.counts[table] = _copy_table(
-                    conn, target, table, columns, batch_rows, progress
-                )
+                try:
+                    report.counts[table] = _copy_table(
+                        conn, target, table, columns, batch_rows, progress
+                    )
+                except psycopg.Error as exc:
+                    raise LeaksentryError(
+                        f"copying table {table} into {where} failed, nothing was committed: "
+                        f"{_first_line(exc)}; fix that row in SQLite and run store migrate "
+                        "again (the target is still empty)"
+                    ) from None
             _restart_identities(target, tables)
             for table, expected in report.counts.items():
                 copied = target.sql.count(table)
@@ -149,13 +156,17 @@ def _copy(source, target, batch_rows: int, progress) -> CopyReport:
                         f"{copied} in {where}; nothing was committed"
                     )
     except psycopg.Error as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise LeaksentryError(
-            f"copying into {where} failed, nothing was committed: {message}"
+            f"copying into {where} failed, nothing was committed: {_first_line(exc)}"
         ) from None
     finally:
         conn.execute("rollback")
     return report
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _copy_table(conn, target, table: str, columns: list[str], batch_rows: int, progress) -> int:
