@@ -681,6 +681,60 @@ def backup_command(out, config_path):
     )
 
 
+@cli.group(cls=Group)
+def store():
+    """Move the store between backends (SQLite, PostgreSQL)."""
+
+
+@store.command("migrate")
+@click.option(
+    "--to",
+    "url",
+    required=True,
+    metavar="URL",
+    help="The PostgreSQL database to fill: postgresql://user@host:5432/db (must be empty; "
+    "a password is better in PGPASSWORD or ~/.pgpass).",
+)
+@click.option(
+    "--batch",
+    "batch_rows",
+    default=2000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Rows per batch (one progress line each).",
+)
+@config_option
+def store_migrate(url, batch_rows, config_path):
+    """Copy the configured SQLite installation into an empty PostgreSQL database.
+
+    Every table is copied in one transaction and each table's row count checked before it
+    commits: a failed copy leaves the target empty. Sealed briefs stay sealed (their
+    encrypted bytes are copied; the same key file opens them). Stop the service first; the
+    SQLite file is only read and stays as it was. Afterwards, set `database` in the
+    configuration to the URL (docs/SCALING.md, "Moving").
+
+    Example: leaksentry store migrate --to postgresql://leaksentry@db.example.org/leaksentry
+    """
+    from leaksentry.storage import describe
+    from leaksentry.storage.copy import copy_to_postgres, without_password
+
+    config = load_config(config_path)
+    click.echo(f"copying {config.database} into {describe(url)}")
+    report = copy_to_postgres(
+        config.database, url, batch_rows, progress=lambda line: click.echo(f"  {line}")
+    )
+    click.echo(f"verified: the same row count in both, per table ({report.rows} rows):")
+    width = max(len(table) for table in report.counts)
+    for table, count in report.counts.items():
+        click.echo(f"  {table:<{width}}  {count}")
+    where = config.path or "the configuration"
+    click.echo(
+        f'done. Now set database = "{without_password(url)}" in {where} '
+        "(or LEAKSENTRY_DATABASE) and keep key_file as it is"
+        + ("; the password goes in PGPASSWORD or ~/.pgpass" if "***" in report.target else "")
+    )
+
+
 @cli.command()
 @click.option("--dry-run", is_flag=True, help="Count what would go; delete nothing.")
 @config_option
