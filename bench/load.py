@@ -67,7 +67,7 @@ def build(folder: Path, n_items: int, n_briefs: int, n_new: int, eval_dir: Path)
         started = time.perf_counter()
         matcher = Matcher(load_embedder(MODEL), cache=StoreVectorCache(store))
         for start in range(0, len(texts), 256):  # what matching them once left in the cache
-            matcher.prepare_items(texts[start : start + 256])
+            matcher.embed(matcher.prepare_items(texts[start : start + 256]))
         print(
             f"embedding cache warmed ({len(texts)} texts) in {time.perf_counter() - started:.0f}s"
         )

@@ -59,7 +59,7 @@ def build_store(folder: Path, count: int, eval_dir: Path) -> Path:
         started = time.perf_counter()
         matcher = Matcher(load_embedder(MODEL), cache=jobs.StoreVectorCache(store))
         for start in range(0, len(originals), 256):  # what matching them once left in the cache
-            matcher.prepare_items(originals[start : start + 256])
+            matcher.embed(matcher.prepare_items(originals[start : start + 256]))
         print(
             f"embedding cache warmed ({len(originals)} distinct texts) in {time.perf_counter() - started:.1f}s"
         )

@@ -61,6 +61,9 @@ UNTIMED_INFO = 2.0
 # (not a lone digit): on both development sets recall and false alerts stayed the same while
 # a third of unrelated articles' passages reached the model (docs/MATCHER.md, "Cascade").
 PASSAGE_INFO = 1.0
+# Rounding room when deciding from the best possible meaning that an item cannot reach a
+# threshold (see Matcher._may_reach): far below any difference that matters.
+CEILING_MARGIN = 1e-3
 
 
 @dataclass
@@ -114,6 +117,8 @@ class PreparedItem:
     periods: set[str] = field(default_factory=set)
     passage_periods: list[set[str]] = field(default_factory=list)
     whole: bool = True  # every passage embedded (False: the cascade skipped some)
+    # the passages the cascade chose and that are not embedded yet (see Matcher.embed)
+    pending: list[bool] | None = None
 
 
 class Matcher:
@@ -168,19 +173,21 @@ class Matcher:
         )
 
     def prepare_items(self, items: list[Item], full: bool = False) -> list[PreparedItem]:
-        """Embed the passages of the items in one batch (cached by content hash).
+        """Read the items' passages, names, numbers and days; embed them when `full`.
 
         The cascade (`cascade`, on by default): only what can matter reaches the model. A
         pair alerts only when the item names at least one of the brief's names or numbers
-        (see `score`), so an item naming none of any watched brief's is not embedded at all,
-        and in an item that names some, only its first passage (the title) and the passages
-        naming one worth PASSAGE_INFO are. The others get a zero vector (no meaning evidence).
-        An item naming nothing is not read for days either (timing counts only beside a
-        fact). `full` embeds every passage: the background a matcher is calibrated on is
-        always measured whole, so what the cascade skips cannot move anyone's threshold."""
+        (see `score`), so an item naming none of any watched brief's is never embedded, and
+        in an item that names some, only its first passage (the title) and the passages
+        naming one worth PASSAGE_INFO are chosen. The others get a zero vector (no meaning
+        evidence). The chosen passages are embedded by `score`, and only for the items whose
+        evidence could reach a threshold with the best meaning there is (see `score`). An
+        item naming nothing is not read for days either (timing counts only beside a fact).
+        `full` embeds every passage now: the background a matcher is calibrated on is always
+        measured whole, so what the cascade skips cannot move anyone's threshold."""
         split = [passages(item.title, item.text) or [item.title or item.url] for item in items]
         choose = self._cascade(full)
-        atoms, keep = [], []
+        prepared = []
         for item, item_passages in zip(items, split, strict=True):
             words = [set(terms(p)) for p in item_passages]
             kept = choose(words)
@@ -193,32 +200,37 @@ class Matcher:
                 periods = [period_atoms(p, published) for p in item_passages]
             else:
                 periods = [set() for _ in item_passages]
-            atoms.append((words, periods))
-            keep.append(kept)
-        flat = [
-            p for ps, ks in zip(split, keep, strict=True) for p, k in zip(ps, ks, strict=True) if k
-        ]
-        encoded = iter(self.embedder.encode(flat, cache=self.cache))
-        prepared = []
-        for item, item_passages, (passage_terms, passage_periods), kept in zip(
-            items, split, atoms, keep, strict=True
-        ):
-            vectors = np.zeros((len(kept), self.embedder.dimension), dtype=np.float32)
-            for row in np.flatnonzero(kept):
-                vectors[row] = next(encoded)
             prepared.append(
                 PreparedItem(
                     item=item,
                     passages=item_passages,
-                    vectors=vectors,
-                    passage_terms=passage_terms,
-                    terms=set().union(*passage_terms),
-                    periods=set().union(*passage_periods),
-                    passage_periods=passage_periods,
-                    whole=all(kept),
+                    vectors=np.zeros((len(kept), self.embedder.dimension), dtype=np.float32),
+                    passage_terms=words,
+                    terms=set().union(*words),
+                    periods=set().union(*periods),
+                    passage_periods=periods,
+                    whole=False,
+                    pending=kept if any(kept) else None,
                 )
             )
+        if full or not self.settings.cascade:
+            self.embed(prepared)
         return prepared
+
+    def embed(self, items: list[PreparedItem], wanted: list[bool] | None = None) -> None:
+        """Embed the passages the cascade chose of the items (of those `wanted` marks), in
+        one batch, cached by content hash. Idempotent: an embedded item is left alone."""
+        todo = [
+            item
+            for n, item in enumerate(items)
+            if item.pending is not None and (wanted is None or wanted[n])
+        ]
+        flat = [p for item in todo for p, k in zip(item.passages, item.pending, strict=True) if k]
+        encoded = iter(self.embedder.encode(flat, cache=self.cache) if flat else [])
+        for item in todo:
+            for row in np.flatnonzero(item.pending):
+                item.vectors[row] = next(encoded)
+            item.whole, item.pending = all(item.pending), None
 
     def _cascade(self, full: bool):
         """The cascade's choice of one item's passages to embed (see prepare_items)."""
@@ -311,10 +323,12 @@ class Matcher:
         """Matches worth recording: alerts, plus (all_scores) every pair above the floor."""
         if not briefs or not items:
             return []
-        measured = measure(briefs, items, self.background.term_info)
-        evidence = self._evidence(briefs, items, measured)
         s = self.settings
         thresholds = [self.threshold(b.brief.id) for b in briefs]
+        bar = s.candidate_floor if all_scores else s.threshold
+        self.embed(items, self._may_reach(briefs, items, thresholds, bar, all_scores))
+        measured = measure(briefs, items, self.background.term_info)
+        evidence = self._evidence(briefs, items, measured)
         results = []
         for i, prepared_item in enumerate(items):
             published = prepared_item.item.published_at()
@@ -331,18 +345,45 @@ class Matcher:
                     )
         return results
 
+    def _may_reach(self, briefs, items, thresholds, bar: float, all_scores: bool) -> list[bool]:
+        """The items still to embed whose evidence could reach `bar` with some brief if their
+        meaning were the best there is (cosine 1 to the brief). Everything else in the
+        evidence (names, numbers, days) is read without the model, and attribution by
+        meaning only lowers it, so an item left out here could not reach `bar` embedded
+        either: this step changes no decision and no recorded score."""
+        waiting = [n for n, item in enumerate(items) if item.pending is not None]
+        wanted = [False] * len(items)
+        if not waiting:
+            return wanted
+        subset = [items[n] for n in waiting]
+        measured = measure(briefs, subset, self.background.term_info)
+        ceiling = self._evidence(briefs, subset, measured, best_meaning=True)
+        need = ceiling + CEILING_MARGIN - np.array(thresholds)[None, :] >= _units(bar)
+        if not all_scores:  # an alert also needs a name or number, in the brief's window
+            need &= measured["facts"] > 0
+            need &= np.array(
+                [[b.brief.is_leak_time(it.item.published_at()) for b in briefs] for it in subset]
+            )
+        for n, reach in zip(waiting, need.any(axis=1), strict=True):
+            wanted[n] = bool(reach)
+        return wanted
+
     def evidence(self, briefs: list[PreparedBrief], items: list[PreparedItem]) -> np.ndarray:
         """The evidence of every (item, brief) pair, shaped (items, briefs); log10 units."""
+        self.embed(items)
         return self._evidence(briefs, items, measure(briefs, items, self.background.term_info))
 
-    def _evidence(self, briefs, items, measured) -> np.ndarray:
-        """Topic + facts + timing (+ attribution, which only lowers), in log10 units."""
+    def _evidence(self, briefs, items, measured, best_meaning: bool = False) -> np.ndarray:
+        """Topic + facts + timing (+ attribution, which only lowers), in log10 units.
+        `best_meaning`: the most it could be, as if every item said what each brief says."""
         topic = np.zeros_like(measured["topic"])
         kinds = np.array([kind_of(item.item.kind) for item in items])
         for kind in set(kinds):
             rows = kinds == kind
             for k, brief in enumerate(briefs):
                 cosines = measured["topic"][rows, k]
+                if best_meaning:
+                    cosines = np.ones_like(cosines)
                 topic[rows, k] = self.background.topic_infos(brief.brief.id, kind, cosines)
         # The item's own coming day, when it is not the brief's, tells its time: the brief's
         # week or month it falls in ("4 October" beside a plan for the 10th) is not timing.
@@ -352,7 +393,9 @@ class Matcher:
         timing = np.maximum.reduce([TIMING_INFO[n] * said[n] for n in TIMING_INFO])
         timing = timing * (measured["facts"] >= DETAIL_INFO)  # never a shared day alone
         timing = timing * (measured["past"] == 0)  # a month named by a look back is no plan
-        behind = measured["behind"] / BEHIND_UNIT + FACT_WEIGHT * measured["facts_behind"]
+        behind = FACT_WEIGHT * measured["facts_behind"]
+        if not best_meaning:  # behind another brief in meaning: never above zero
+            behind = behind + measured["behind"] / BEHIND_UNIT
         elsewhen = OTHER_DAY_INFO * np.maximum(measured["other_day"], measured["past"])
         elsewhen = elsewhen * (timing == 0)
         told_when = np.maximum(said["day"], said["week"])
@@ -413,6 +456,12 @@ def _day_atoms(text: str, reference, lang: str | None) -> set[str]:
 
 def _midnight(day: date | None) -> datetime | None:
     return datetime(day.year, day.month, day.day, tzinfo=UTC) if day else None
+
+
+def _units(score: float) -> float:
+    """The evidence above the threshold that `_score` turns into `score` (its inverse)."""
+    score = min(max(score, 1e-9), 1.0 - 1e-9)
+    return -math.log10(1.0 / score - 1.0)
 
 
 def _score(evidence: float, threshold: float) -> float:

@@ -62,7 +62,7 @@ BRIEF = Brief(
 def test_an_item_naming_nothing_of_any_brief_never_reaches_the_model(embedder):
     counting = CountingEmbedder(embedder)
     matcher = Matcher(counting)
-    matcher.prepare_brief(BRIEF)
+    brief = matcher.prepare_brief(BRIEF)
     counting.texts.clear()
     chatter = post("c1", "What a match last night, the keeper saved everything.")
     leak = post(
@@ -70,7 +70,9 @@ def test_an_item_naming_nothing_of_any_brief_never_reaches_the_model(embedder):
         "Tollmere Harbour Festival returns next summer.",
         title="Police to raid Fennick Quay cold store",
     )
-    matcher.prepare_items([chatter, leak])
+    prepared = matcher.prepare_items([chatter, leak])
+    assert counting.texts == []  # reading names and days needs no model
+    matcher.score([brief], prepared)
     assert chatter.text not in counting.texts
     assert "Police to raid Fennick Quay cold store" in counting.texts
     # a passage beyond the title is embedded only when it names something telling
@@ -78,6 +80,28 @@ def test_an_item_naming_nothing_of_any_brief_never_reaches_the_model(embedder):
     counting.texts.clear()
     matcher.prepare_items([chatter], full=True)  # calibration measures everything
     assert counting.texts == [chatter.text]
+
+
+def test_an_item_that_could_not_reach_the_threshold_with_any_meaning_is_not_embedded(embedder):
+    """A dated post naming the brief's harbour on another coming day: even if it said exactly
+    what the brief says, its evidence would stay below the threshold (another occasion, no
+    time of the brief told), so the model never reads it, and its decision is the one the
+    model would have given."""
+    other_day = Item(
+        "o1", "", "social", "fixture", "2031-05-02T08:00:00+00:00", "",
+        "Our harbour choir sings at the town hall on 20 June 2031, tickets at the door.",
+    )  # fmt: skip
+    leak = post("l1", "Fennick Quay cold store in Tollmere gets a police visit on 9 May 2031.")
+    counting = CountingEmbedder(embedder)
+    matcher = Matcher(counting)
+    brief = matcher.prepare_brief(BRIEF)
+    counting.texts.clear()
+    lazy = matcher.score([brief], matcher.prepare_items([other_day, leak]))
+    assert other_day.text not in counting.texts
+    assert leak.text in counting.texts  # the same brief, an item that could: read
+    eager = Matcher(embedder, MatcherSettings(cascade=False))
+    whole = eager.score([eager.prepare_brief(BRIEF)], eager.prepare_items([other_day, leak]))
+    assert {m.item_id for m in lazy} == {m.item_id for m in whole} == {"l1"}
 
 
 def test_meaning_alone_never_alerts(embedder):
@@ -98,14 +122,40 @@ def test_meaning_alone_never_alerts(embedder):
 def test_the_cascade_changes_no_decision_on_the_fixture_set(embedder):
     briefs = read_brief_file(BRIEFS, strict=False)
     items = list(read_items(ITEMS))
-    decided = {}
+    alerts = {}
     for cascade in (True, False):
         matcher = Matcher(embedder, MatcherSettings(cascade=cascade), cache=MemoryCache())
         prepared = [matcher.prepare_brief(b) for b in briefs]
-        matches = matcher.score(prepared, matcher.prepare_items(items), all_scores=True)
-        decided[cascade] = {(m.brief_id, m.item_id) for m in matches if m.alert}
-    assert decided[True] == decided[False]
-    assert decided[True]  # the fixture set has leaks: the comparison says something
+        matches = matcher.score(prepared, matcher.prepare_items(items))
+        alerts[cascade] = {(m.brief_id, m.item_id) for m in matches if m.alert}
+    assert alerts[True] == alerts[False]
+    assert alerts[True]  # the fixture set has leaks: the comparison says something
+
+
+@pytest.mark.parametrize("all_scores", [False, True])
+def test_leaving_out_items_that_cannot_reach_changes_no_recorded_score(embedder, all_scores):
+    """Items whose evidence could not reach the bar (an alert, or for a backtest's
+    `all_scores` the candidate floor) with the best meaning there is are not embedded:
+    everything recorded is the same as when every chosen passage is embedded first."""
+    briefs = read_brief_file(BRIEFS, strict=False)
+    items = list(read_items(ITEMS))
+    recorded, embedded = {}, {}
+    for lazy in (True, False):
+        counting = CountingEmbedder(embedder)
+        matcher = Matcher(counting, cache=MemoryCache())
+        prepared = [matcher.prepare_brief(b) for b in briefs]
+        counting.texts.clear()
+        stream = matcher.prepare_items(items)
+        if not lazy:
+            matcher.embed(stream)
+        matches = matcher.score(prepared, stream, all_scores=all_scores)
+        recorded[lazy] = {(m.brief_id, m.item_id): (m.score, m.alert) for m in matches}
+        embedded[lazy] = len(counting.texts)
+    assert recorded[True] == recorded[False]
+    assert any(alert for _, alert in recorded[True].values())
+    assert embedded[True] <= embedded[False]
+    if not all_scores:  # the alert bar is far above the candidate floor: some are left out
+        assert embedded[True] < embedded[False]
 
 
 def test_a_new_match_process_reuses_the_stored_background_sample(embedder, tmp_path):

@@ -52,6 +52,7 @@ def matcher(embedder):
 def measured(matcher, texts, briefs=(DOCK,), **kwargs):
     prepared = [matcher.prepare_brief(b) for b in briefs]
     items = matcher.prepare_items([item(t, **kwargs) for t in texts])
+    matcher.embed(items)  # what the cascade chose; `score` embeds only what it needs
     return measure(prepared, items)
 
 
