@@ -61,6 +61,14 @@ UNTIMED_INFO = 2.0
 # (not a lone digit): on both development sets recall and false alerts stayed the same while
 # a third of unrelated articles' passages reached the model (docs/MATCHER.md, "Cascade").
 PASSAGE_INFO = 1.0
+# Meaning saturates: a passage this close to a brief says what the brief says, and closer
+# adds nothing. The topic tails are extrapolated from the background, and no unrelated
+# passage of the development background (387,000 item-brief pairs, BBC articles and tweets)
+# came within 0.76 of a brief: past that, the tail would claim a rarity nobody measured.
+# It also bounds what meaning can add, which lets the cascade skip items that could not
+# reach a threshold without the model (Matcher._may_reach). 0.75-1 gave the same figures on
+# both development runs; 0.7 lost an ECB+ leak.
+TOPIC_CEILING = 0.8
 # Rounding room when deciding from the best possible meaning that an item cannot reach a
 # threshold (see Matcher._may_reach): far below any difference that matters.
 CEILING_MARGIN = 1e-3
@@ -347,7 +355,7 @@ class Matcher:
 
     def _may_reach(self, briefs, items, thresholds, bar: float, all_scores: bool) -> list[bool]:
         """The items still to embed whose evidence could reach `bar` with some brief if their
-        meaning were the best there is (cosine 1 to the brief). Everything else in the
+        meaning were the best there is (TOPIC_CEILING, where meaning saturates). Everything else in the
         evidence (names, numbers, days) is read without the model, and attribution by
         meaning only lowers it, so an item left out here could not reach `bar` embedded
         either: this step changes no decision and no recorded score."""
@@ -381,9 +389,9 @@ class Matcher:
         for kind in set(kinds):
             rows = kinds == kind
             for k, brief in enumerate(briefs):
-                cosines = measured["topic"][rows, k]
+                cosines = np.minimum(measured["topic"][rows, k], TOPIC_CEILING)
                 if best_meaning:
-                    cosines = np.ones_like(cosines)
+                    cosines = np.full_like(cosines, TOPIC_CEILING)
                 topic[rows, k] = self.background.topic_infos(brief.brief.id, kind, cosines)
         # The item's own coming day, when it is not the brief's, tells its time: the brief's
         # week or month it falls in ("4 October" beside a plan for the 10th) is not timing.

@@ -68,13 +68,13 @@ def test_an_item_naming_nothing_of_any_brief_never_reaches_the_model(embedder):
     leak = post(
         "l1",
         "Tollmere Harbour Festival returns next summer.",
-        title="Police to raid Fennick Quay cold store",
+        title="Police to raid Fennick Quay cold store on 9 May",
     )
     prepared = matcher.prepare_items([chatter, leak])
     assert counting.texts == []  # reading names and days needs no model
     matcher.score([brief], prepared)
     assert chatter.text not in counting.texts
-    assert "Police to raid Fennick Quay cold store" in counting.texts
+    assert "Police to raid Fennick Quay cold store on 9 May" in counting.texts
     # a passage beyond the title is embedded only when it names something telling
     assert "Tollmere Harbour Festival returns next summer." in counting.texts
     counting.texts.clear()
@@ -105,9 +105,9 @@ def test_an_item_that_could_not_reach_the_threshold_with_any_meaning_is_not_embe
 
 
 def test_meaning_alone_never_alerts(embedder):
-    """A post that says what the brief says but names none of its names or numbers may
-    score high; it does not alert (and so the cascade may skip it without changing
-    anything)."""
+    """A post that says what the brief says but names none of its names or numbers does not
+    alert: meaning saturates below the threshold (TOPIC_CEILING), and a pair needs a name
+    or number anyway (so the cascade may skip it without changing anything)."""
     matcher = Matcher(embedder, MatcherSettings(cascade=False))
     brief = matcher.prepare_brief(BRIEF)
     # undated, so that nothing but its meaning counts (no time told or missing)
@@ -115,7 +115,7 @@ def test_meaning_alone_never_alerts(embedder):
         "e1", "", "social", "fixture", "", "", "harbour police will search the cold store at dawn"
     )
     [match] = matcher.score([brief], matcher.prepare_items([echo]), all_scores=True)
-    assert match.score >= matcher.settings.threshold  # would alert on meaning alone
+    assert matcher.settings.candidate_floor <= match.score < matcher.settings.threshold
     assert not match.alert
 
 
