@@ -61,6 +61,13 @@ UNTIMED_INFO = 2.0
 # (not a lone digit): on both development sets recall and false alerts stayed the same while
 # a third of unrelated articles' passages reached the model (docs/MATCHER.md, "Cascade").
 PASSAGE_INFO = 1.0
+# Meaning is read from the title and the first passages naming a watched term, at most this
+# many: news is written top down, so a passage deep in an article that comes close to a
+# brief is most often a side mention of another event. Names and numbers still count from
+# the whole item. On the development runs 4 kept leak-dev's recall, cost 1.6 points of
+# ECB+ news recall and removed 1 and 6 labelled false alerts; 3 lost a leak-dev leak, 5-8
+# kept more false alerts (docs/MATCHER.md, "Cascade").
+MEANING_PASSAGES = 4
 # Meaning saturates: a passage this close to a brief says what the brief says, and closer
 # adds nothing. The topic tails are extrapolated from the background, and no unrelated
 # passage of the development background (387,000 item-brief pairs, BBC articles and tweets)
@@ -187,7 +194,7 @@ class Matcher:
         pair alerts only when the item names at least one of the brief's names or numbers
         (see `score`), so an item naming none of any watched brief's is never embedded, and
         in an item that names some, only its first passage (the title) and the passages
-        naming one worth PASSAGE_INFO are chosen. The others get a zero vector (no meaning
+        naming one worth PASSAGE_INFO (the first MEANING_PASSAGES of them) are chosen. The others get a zero vector (no meaning
         evidence). The chosen passages are embedded by `score`, and only for the items whose
         evidence could reach a threshold with the best meaning there is (see `score`). An
         item naming nothing is not read for days either (timing counts only beside a fact).
@@ -250,7 +257,12 @@ class Matcher:
         def choose(passage_terms: list[set[str]]) -> list[bool]:
             if not any(terms & watched for terms in passage_terms):
                 return [False] * len(passage_terms)  # names nothing of any brief: cannot alert
-            return [n == 0 or bool(terms & telling) for n, terms in enumerate(passage_terms)]
+            kept, taken = [True], 0  # the title
+            for named in passage_terms[1:]:
+                take = taken < MEANING_PASSAGES and bool(named & telling)
+                kept.append(take)
+                taken += take
+            return kept
 
         return choose
 

@@ -14,6 +14,7 @@ from leaksentry.vault import Vault, initialise, new_key, open_vault, rotate_key
 from matcher import Matcher, MatcherSettings, MemoryCache
 from matcher.backtest import read_items
 from matcher.records import Brief, Item
+from matcher.scoring import MEANING_PASSAGES
 
 from conftest import FIXTURES, write_config
 
@@ -80,6 +81,25 @@ def test_an_item_naming_nothing_of_any_brief_never_reaches_the_model(embedder):
     counting.texts.clear()
     matcher.prepare_items([chatter], full=True)  # calibration measures everything
     assert counting.texts == [chatter.text]
+
+
+def test_meaning_is_read_from_the_title_and_the_first_passages_naming_something(embedder):
+    """News is written top down: past the first MEANING_PASSAGES passages naming a watched
+    term, an article's sentences are not embedded (their names and numbers still count)."""
+    said = [
+        f"Tollmere residents heard the news in part {n} of the harbour story today."
+        for n in range(1, 7)
+    ]
+    article = post("a1", " ".join(said), title="Police to raid Fennick Quay cold store on 9 May")
+    counting = CountingEmbedder(embedder)
+    matcher = Matcher(counting)
+    brief = matcher.prepare_brief(BRIEF)
+    counting.texts.clear()
+    [prepared] = matcher.prepare_items([article])
+    assert len(prepared.passages) == 1 + len(said)
+    matcher.score([brief], [prepared])
+    assert counting.texts == [article.title, *said[:MEANING_PASSAGES]]
+    assert "tollmere" in prepared.passage_terms[-1]  # the last passage is still read for names
 
 
 def test_an_item_that_could_not_reach_the_threshold_with_any_meaning_is_not_embedded(embedder):
