@@ -11,6 +11,7 @@ the items whose ``matched_at`` is still NULL, so a killed run resumes where it s
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import itertools
 import json
@@ -29,6 +30,7 @@ from leaksentry.migrations import migrate
 from leaksentry.records import Item
 
 BUSY_TIMEOUT_MS = 30_000
+ITEM_FIELDS = tuple(field.name for field in dataclasses.fields(Item))
 
 
 class ImmediateDatabase(Database):
@@ -163,7 +165,7 @@ class Store:
         with self.db.atomic():
             if self.has_url(canonical_url):
                 return False
-            row = item.to_dict() | {
+            row = {name: getattr(item, name) for name in ITEM_FIELDS} | {  # (no deep copy)
                 "story": item.story or item.id,
                 "canonical_url": canonical_url,
                 "content_hash": content_hash,
@@ -189,6 +191,80 @@ class Store:
                     },
                 )
         return True
+
+    def add_items(
+        self, entries: list[tuple[Item, str, str, bytes | None, tuple[str, bytes] | None]]
+    ) -> list[bool]:
+        """``add_item`` for a batch: each entry is (item, canonical URL, content hash,
+        signature, raw), all written in one transaction (or the caller's) by three statements.
+        An entry whose canonical URL is stored, or came earlier in the batch, is not written
+        (False)."""
+        stamp = now()
+        added, items, signatures, raws = [], [], [], []
+        with self.db.atomic():
+            stored = self.stored_urls(entry[1] for entry in entries)
+            for item, canonical_url, content_hash, signature, raw in entries:
+                added.append(canonical_url not in stored)
+                if not added[-1]:
+                    continue
+                stored.add(canonical_url)
+                items.append(
+                    {name: getattr(item, name) for name in ITEM_FIELDS}
+                    | {
+                        "story": item.story or item.id,
+                        "canonical_url": canonical_url,
+                        "content_hash": content_hash,
+                        "fetched_at": stamp,
+                        "matched_at": None,
+                    }
+                )
+                if signature is not None:
+                    signatures.append(
+                        {"item_id": item.id, "signature": signature, "created_at": stamp}
+                    )
+                if raw is not None:
+                    raws.append(
+                        {
+                            "item_id": item.id,
+                            "url": item.url,
+                            "content_type": raw[0],
+                            "body": zlib.compress(raw[1], 6),
+                            "fetched_at": stamp,
+                        }
+                    )
+            for table, rows in (
+                ("items", items),
+                ("item_signatures", signatures),
+                ("raw_captures", raws),
+            ):
+                self._insert_many(table, rows)
+        return added
+
+    def _insert_many(self, table: str, rows: list[dict]) -> None:
+        """Plain INSERTs of rows with the same columns, one statement."""
+        if not rows:
+            return
+        columns = ", ".join(f"[{name}]" for name in rows[0])
+        marks = ", ".join("?" * len(rows[0]))
+        self.db.conn.executemany(
+            f"insert into [{table}] ({columns}) values ({marks})",
+            [list(row.values()) for row in rows],
+        )
+
+    def stories_of_contents(self, content_hashes: Iterable[str]) -> dict[str, str]:
+        """``story_of_content`` for many texts: content hash -> the story of the first item
+        stored with it, for those stored."""
+        hashes, found = list(content_hashes), {}
+        for start in range(0, len(hashes), 500):
+            chunk = hashes[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            sql = (
+                f"select content_hash, story from items where content_hash in ({marks}) "
+                "order by fetched_at"
+            )
+            for content_hash, story in self.db.execute(sql, chunk):
+                found.setdefault(content_hash, story)
+        return found
 
     def _insert(self, table: str, row: dict) -> None:
         """One plain INSERT (sqlite-utils' ``insert`` reads the table's schema every call)."""
