@@ -186,6 +186,10 @@ class StoreWriter:
             if len(items) == 1:
                 return [("error", exc)]
             return [self._write(store, stories, [item])[0] for item in items]
+        except Exception:  # a bug: nothing written, nothing to join either
+            for item_id in added:
+                stories.discard(item_id)
+            raise
         return outcomes
 
     @staticmethod
