@@ -21,7 +21,7 @@ from w3lib.url import canonicalize_url
 from leaksentry.records import Item
 from leaksentry.store import Store
 from spiders.items import CollectedItem
-from spiders.stories import StoryIndex, signature, story_index, to_bytes
+from spiders.stories import StoryIndex, signature_values, story_index, to_bytes
 
 _TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ref|cmpid)$", re.I)
 
@@ -194,12 +194,12 @@ class StoreWriter:
 
     @staticmethod
     def _prepare(item: CollectedItem) -> tuple:
-        """(item, canonical URL, content hash, MinHash signature)."""
+        """(item, canonical URL, content hash, MinHash signature values)."""
         return (
             item,
             identity(item.kind, item.url),
             content_hash(item.title, item.text),
-            signature(item.text or item.title),
+            signature_values(item.text or item.title),
         )
 
     @staticmethod

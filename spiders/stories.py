@@ -10,6 +10,7 @@ an edited copy (an advert line inserted, a headline rewritten: Jaccard 0.80-0.84
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import timedelta
 
@@ -43,8 +44,31 @@ def signature(text: str) -> MinHash:
     return minhash
 
 
-def to_bytes(minhash: MinHash) -> bytes:
-    return minhash.hashvalues.astype(np.uint64).tobytes()
+def signature_values(text: str) -> np.ndarray:
+    """``signature(text).hashvalues`` as stored (uint64), without a MinHash object: the
+    affine32 scheme's steps on all 3-grams at once (the first four bytes of each one's SHA-1,
+    MurmurHash3's 32-bit finaliser, a * h + b modulo 2**32, the least per permutation). The
+    store writer makes one per item; tests/test_stories.py checks it against datasketch."""
+    tokens = re.findall(r"\w+", text.lower())
+    grams = {" ".join(tokens[i : i + SHINGLE]) for i in range(max(1, len(tokens) - SHINGLE + 1))}
+    if not _PERMUTATIONS:
+        _PERMUTATIONS.append(MinHash(num_perm=NUM_PERM, scheme=SCHEME).permutations)
+    a, b = _PERMUTATIONS[0]
+    hv = np.fromiter(
+        (int.from_bytes(hashlib.sha1(gram.encode()).digest()[:4], "little") for gram in grams),
+        dtype=np.uint32,
+        count=len(grams),
+    ).reshape(-1, 1)
+    hv ^= hv >> np.uint32(16)
+    hv *= np.uint32(0x85EBCA6B)
+    hv ^= hv >> np.uint32(13)
+    hv *= np.uint32(0xC2B2AE35)
+    hv ^= hv >> np.uint32(16)
+    return (hv * a + b).min(axis=0).astype(np.uint64)
+
+
+def to_bytes(minhash: MinHash | np.ndarray) -> bytes:
+    return _values(minhash).tobytes()
 
 
 def from_bytes(blob: bytes) -> MinHash:
