@@ -7,6 +7,7 @@ acts, so a step can be re-run after a crash without loss or duplicates.
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import io
 import json
@@ -14,6 +15,7 @@ import logging
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -266,17 +268,31 @@ def retro_check(config: Config, store: Store, vault: Vault, matcher, brief_ids) 
     if not new:
         return report
     prepared = prepare_briefs(store, vault, matcher, briefs)
-    calibrate(store, matcher, prepared, vault)
-    matcher.brief_offsets = feedback_offsets(store)
-    brief_rows = {row["id"]: row for row in store.brief_rows()}
-    alerts_before = store.count("alerts")
+    found = {}
     for brief in new:
         seen = store.matched_pairs(brief.id)
         terms = sorted(distinctive_terms(brief, with_summary=True))
-        candidates = [i for i in store.search_items(terms, RETRO_CANDIDATES) if i.id not in seen]
+        found[brief.id] = [
+            i for i in store.search_items(terms, RETRO_CANDIDATES) if i.id not in seen
+        ]
+    # The candidates are embedded cold (no earlier match had a reason to: they name the new
+    # brief's terms), in a thread, while the calibration (Python over the background's kept
+    # vectors) runs here: the model's work lets go of the interpreter, so the two overlap.
+    with ThreadPoolExecutor(1, thread_name_prefix="leaksentry-retro") as pool:
+        ready = {
+            brief_id: pool.submit(_prepare_candidates, store, matcher, candidates)
+            for brief_id, candidates in found.items()
+        }
+        calibrate(store, matcher, prepared, vault)
+        matcher.brief_offsets = feedback_offsets(store)
+        ready = {brief_id: future.result() for brief_id, future in ready.items()}
+    brief_rows = {row["id"]: row for row in store.brief_rows()}
+    alerts_before = store.count("alerts")
+    for brief in new:
+        candidates = found[brief.id]
         report.counts["candidates"] += len(candidates)
         items = {item.id: item for item in candidates}
-        scored = matcher.score(prepared, matcher.prepare_items(candidates)) if candidates else []
+        scored = matcher.score(prepared, ready[brief.id]) if candidates else []
         with store.atomic():
             for match in (m for m in scored if m.brief_id == brief.id):
                 match_id = store.record_match(_match_row(match))
@@ -293,6 +309,27 @@ def retro_check(config: Config, store: Store, vault: Vault, matcher, brief_ids) 
                 report.counts["matches"] += match_id is not None
     report.counts["alerts"] = store.count("alerts") - alerts_before
     return report
+
+
+def _prepare_candidates(store: Store, matcher, candidates: list[Item]) -> list:
+    """The candidates read and their chosen passages embedded, in a worker thread: the same
+    matcher (model, settings, the watched briefs' terms), its vector cache on a connection of
+    this thread. (`score` would embed fewer, only the candidates that could reach a
+    threshold; but the model's time here overlaps the calibration, so all are embedded.)"""
+    if not candidates:
+        return []
+    worker = copy.copy(matcher)
+    if matcher.cache is None:
+        return _read_and_embed(worker, candidates)
+    with store.another_connection() as own:
+        worker.cache = StoreVectorCache(own)
+        return _read_and_embed(worker, candidates)
+
+
+def _read_and_embed(matcher, candidates: list[Item]) -> list:
+    prepared = matcher.prepare_items(candidates)
+    matcher.embed(prepared)
+    return prepared
 
 
 CALIBRATION_META = "matcher_calibration"  # what the last calibration measured (health, digest)

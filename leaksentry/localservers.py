@@ -38,6 +38,9 @@ class _SiteHandler(SimpleHTTPRequestHandler):
     <name> with a <name>.gz beside it is sent compressed (Content-Encoding: gzip)."""
 
     base_url = ""
+    # TCP_NODELAY, as real web servers set it: headers and body are two writes, and Nagle's
+    # algorithm would hold the body until the client's delayed ACK (~40 ms a keep-alive request)
+    disable_nagle_algorithm = True
     delay = 0.0  # seconds before each answer: a slow site, for tests of interrupted crawls
     conditional = False  # text files carry Last-Modified and answer If-Modified-Since (304)
 
@@ -225,6 +228,7 @@ class MastodonServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # (see _SiteHandler)
 
             def do_GET(self):
                 status, headers, body = owner.answer(self.path)

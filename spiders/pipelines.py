@@ -4,6 +4,7 @@ own, a batch of items per transaction: ``StoreWriter``)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import queue
 import re
@@ -20,11 +21,12 @@ from leaksentry.records import Item
 from leaksentry.storage import Store, is_postgres, open_store
 from leaksentry.storage.errors import OperationalError
 from spiders.items import CollectedItem
-from spiders.stories import StoryIndex, signature, story_index, to_bytes
+from spiders.stories import StoryIndex, signature_values, story_index, to_bytes
 
 _TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ref|cmpid)$", re.I)
 
 
+@functools.lru_cache(maxsize=8192)  # a post's address is cleaned by the spider and the writer
 def clean_url(url: str) -> str:
     """The URL an operator opens: no tracking parameters, no fragment, otherwise as published."""
     parts = urlsplit(url)
@@ -34,6 +36,7 @@ def clean_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", urlencode(query), ""))
 
 
+@functools.lru_cache(maxsize=8192)
 def canonical_url(url: str) -> str:
     """One spelling per page, for de-duplication: clean, sorted query, lower-case host."""
     return canonicalize_url(clean_url(url))
@@ -172,43 +175,75 @@ class StoreWriter:
         """One transaction for the batch; when it fails, each item in a transaction of its
         own, so one item's failure (a full disk, a lock held beyond the busy wait) is that
         item's alone."""
+        prepared = [self._prepare(item) for item in items]  # before the write lock is taken
         added: list[str] = []
         try:
             with store.atomic():
-                outcomes = [self._one(store, stories, item, added) for item in items]
+                outcomes = self._store(store, stories, prepared, added)
         except OperationalError as exc:
             for item_id in added:  # rolled back: not stored, not a story to join
                 stories.discard(item_id)
             if len(items) == 1:
                 return [("error", exc)]
             return [self._write(store, stories, [item])[0] for item in items]
+        except Exception:  # a bug: nothing written, nothing to join either
+            for item_id in added:
+                stories.discard(item_id)
+            raise
         return outcomes
 
     @staticmethod
-    def _one(store: Store, stories: StoryIndex, item: CollectedItem, added: list) -> tuple:
-        canonical = identity(item.kind, item.url)
-        digest = content_hash(item.title, item.text)
-        minhash = signature(item.text or item.title)
-        story = store.story_of_content(digest) or stories.find(
-            minhash, item.text or item.title, store
+    def _prepare(item: CollectedItem) -> tuple:
+        """(item, canonical URL, content hash, MinHash signature values)."""
+        return (
+            item,
+            identity(item.kind, item.url),
+            content_hash(item.title, item.text),
+            signature_values(item.text or item.title),
         )
-        record = Item(
-            id=item_id(canonical),
-            url=clean_url(item.url),
-            kind=item.kind,
-            source=item.source,
-            published=item.published,
-            title=item.title,
-            text=item.text,
-            lang=item.lang,
-            story=story,
-        )
-        raw = (item.raw_type or "", item.raw) if item.raw is not None else None
-        if not store.add_item(record, canonical, digest, to_bytes(minhash), raw):
-            return ("duplicate", None)
-        stories.add(record.id, story or record.id, minhash)  # the next copy joins it
-        added.append(record.id)
-        return ("stored", story)
+
+    @staticmethod
+    def _store(store: Store, stories: StoryIndex, prepared: list[tuple], added: list) -> list:
+        """Write the batch (in the caller's transaction), each item linked to its story: the
+        story of an item with the same text, else of its closest near copy (``StoryIndex``),
+        items earlier in the batch included. A stored URL is a duplicate."""
+        stored = store.stored_urls(canonical for _, canonical, _, _ in prepared)
+        by_content = store.stories_of_contents({digest for _, _, digest, _ in prepared})
+        pending: dict[
+            str, str
+        ] = {}  # texts of this batch's items (not readable from the store yet)
+        outcomes, entries = [], []
+        for item, canonical, digest, minhash in prepared:
+            if canonical in stored:
+                outcomes.append(("duplicate", None))
+                continue
+            stored.add(canonical)
+            story = by_content.get(digest) or stories.find(
+                minhash, item.text or item.title, store, pending
+            )
+            record = Item(
+                id=item_id(canonical),
+                url=clean_url(item.url),
+                kind=item.kind,
+                source=item.source,
+                published=item.published,
+                title=item.title,
+                text=item.text,
+                lang=item.lang,
+                story=story,
+            )
+            raw = (item.raw_type or "", item.raw) if item.raw is not None else None
+            entries.append((record, canonical, digest, to_bytes(minhash), raw))
+            stories.add(record.id, story or record.id, minhash)  # the next copy joins it
+            added.append(record.id)
+            by_content.setdefault(digest, story or record.id)
+            pending[record.id] = item.text or item.title
+            outcomes.append(("stored", story))
+        written = iter(store.add_items(entries))  # (all new: checked in this transaction)
+        return [
+            outcome if outcome[0] != "stored" or next(written) else ("duplicate", None)
+            for outcome in outcomes
+        ]
 
 
 def _settle(future: asyncio.Future, outcome: tuple) -> None:

@@ -10,6 +10,7 @@ an edited copy (an advert line inserted, a headline rewritten: Jaccard 0.80-0.84
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import timedelta
 
@@ -43,13 +44,40 @@ def signature(text: str) -> MinHash:
     return minhash
 
 
-def to_bytes(minhash: MinHash) -> bytes:
-    return minhash.hashvalues.astype(np.uint64).tobytes()
+def signature_values(text: str) -> np.ndarray:
+    """``signature(text).hashvalues`` as stored (uint64), without a MinHash object: the
+    affine32 scheme's steps on all 3-grams at once (the first four bytes of each one's SHA-1,
+    MurmurHash3's 32-bit finaliser, a * h + b modulo 2**32, the least per permutation). The
+    store writer makes one per item; tests/test_stories.py checks it against datasketch."""
+    tokens = re.findall(r"\w+", text.lower())
+    grams = {" ".join(tokens[i : i + SHINGLE]) for i in range(max(1, len(tokens) - SHINGLE + 1))}
+    if not _PERMUTATIONS:
+        _PERMUTATIONS.append(MinHash(num_perm=NUM_PERM, scheme=SCHEME).permutations)
+    a, b = _PERMUTATIONS[0]
+    hv = np.fromiter(
+        (int.from_bytes(hashlib.sha1(gram.encode()).digest()[:4], "little") for gram in grams),
+        dtype=np.uint32,
+        count=len(grams),
+    ).reshape(-1, 1)
+    hv ^= hv >> np.uint32(16)
+    hv *= np.uint32(0x85EBCA6B)
+    hv ^= hv >> np.uint32(13)
+    hv *= np.uint32(0xC2B2AE35)
+    hv ^= hv >> np.uint32(16)
+    return (hv * a + b).min(axis=0).astype(np.uint64)
+
+
+def to_bytes(minhash: MinHash | np.ndarray) -> bytes:
+    return _values(minhash).tobytes()
 
 
 def from_bytes(blob: bytes) -> MinHash:
     values = np.frombuffer(blob, dtype=np.uint64)
-    return MinHash(num_perm=NUM_PERM, hashvalues=values, scheme=SCHEME)
+    if not _PERMUTATIONS:
+        _PERMUTATIONS.append(MinHash(num_perm=NUM_PERM, scheme=SCHEME).permutations)
+    return MinHash(
+        num_perm=NUM_PERM, hashvalues=values, scheme=SCHEME, permutations=_PERMUTATIONS[0]
+    )
 
 
 _INDEXES: dict[str, StoryIndex] = {}
@@ -64,28 +92,57 @@ def story_index(store: Store) -> StoryIndex:
 
 
 class StoryIndex:
-    """Recent items' signatures in memory, loaded from the store when a crawl starts."""
+    """Recent items' signatures in memory, loaded from the store when a crawl starts.
+
+    The LSH banding of datasketch's ``MinHashLSH`` (CANDIDATE, NUM_PERM: 25 bands of 5
+    values), kept as one dict per band from the band's values to the items holding them: the
+    same candidates, without a MinHash object per stored item (making one draws the scheme's
+    permutations again) or datasketch's per-band byte swapping. Loading a day of posts and
+    adding each new item are a few dict operations each.
+    """
 
     def __init__(self, store: Store, days: int = WINDOW_DAYS):
-        self.lsh = MinHashLSH(threshold=CANDIDATE, num_perm=NUM_PERM)
+        self.bands: list[dict[bytes, list[str]]] = [{} for _ in _BANDS]
         self.stories: dict[str, str] = {}
-        self.signatures: dict[str, MinHash] = {}
+        self.signatures: dict[str, np.ndarray] = {}  # item id -> its MinHash values (uint64)
         since = (clock.now() - timedelta(days=days)).isoformat(timespec="seconds")
         for item_id, story, blob in store.recent_signatures(since):
-            self.add(item_id, story, from_bytes(blob))
+            self.add(item_id, story, np.frombuffer(blob, dtype=np.uint64))
 
-    def find(self, minhash: MinHash, text: str | None = None, store: Store | None = None):
+    def candidates(self, values: np.ndarray) -> list[str]:
+        """Items sharing at least one band with these MinHash values, first added first."""
+        blob, found = values.tobytes(), {}
+        for (start, end), band in zip(_BANDS, self.bands, strict=True):
+            for item_id in band.get(blob[start * 8 : end * 8], ()):
+                found[item_id] = None
+        return list(found)
+
+    def find(
+        self,
+        minhash: MinHash,
+        text: str | None = None,
+        store: Store | None = None,
+        pending: dict[str, str] | None = None,
+    ):
         """The story of the most similar recent copy, if any.
 
         With the new item's text and the store, candidates are compared exactly on their
-        word 3-grams; otherwise by the MinHash estimate against THRESHOLD.
+        word 3-grams (``pending``: texts of items being written, not in the store yet);
+        otherwise by the MinHash estimate against THRESHOLD.
         """
-        candidates = self.lsh.query(minhash)
-        texts = store.item_texts(candidates) if text and store and candidates else {}
+        values = _values(minhash)
+        candidates = self.candidates(values)
+        texts = {}
+        if text and store and candidates:
+            pending = pending or {}
+            texts = {item_id: pending[item_id] for item_id in candidates if item_id in pending}
+            if unread := [item_id for item_id in candidates if item_id not in pending]:
+                texts |= store.item_texts(unread)
         mine = shingles(text) if texts else set()
         best, best_similarity = None, -1.0
         for item_id in candidates:
-            similarity = minhash.jaccard(self.signatures[item_id])
+            # MinHash.jaccard: the share of equal values
+            similarity = float(np.count_nonzero(values == self.signatures[item_id])) / NUM_PERM
             if item_id in texts:
                 linked = is_copy(mine, shingles(texts[item_id]))
             else:
@@ -96,13 +153,38 @@ class StoryIndex:
 
     def discard(self, item_id: str) -> None:
         """Forget an item (its write was rolled back)."""
-        if self.signatures.pop(item_id, None) is not None:
-            self.lsh.remove(item_id)
-            self.stories.pop(item_id, None)
+        values = self.signatures.pop(item_id, None)
+        if values is None:
+            return
+        self.stories.pop(item_id, None)
+        blob = values.tobytes()
+        for (start, end), band in zip(_BANDS, self.bands, strict=True):
+            key = blob[start * 8 : end * 8]
+            holders = band.get(key, [])
+            if item_id in holders:
+                holders.remove(item_id)
+            if not holders:
+                band.pop(key, None)
 
-    def add(self, item_id: str, story: str, minhash: MinHash) -> None:
+    def add(self, item_id: str, story: str, minhash: MinHash | np.ndarray) -> None:
         if item_id in self.signatures:
             return
-        self.lsh.insert(item_id, minhash)
-        self.signatures[item_id] = minhash
+        values = _values(minhash)
+        blob = values.tobytes()
+        for (start, end), band in zip(_BANDS, self.bands, strict=True):
+            band.setdefault(blob[start * 8 : end * 8], []).append(item_id)
+        self.signatures[item_id] = values
         self.stories[item_id] = story
+
+
+def _values(minhash: MinHash | np.ndarray) -> np.ndarray:
+    """A signature's values as uint64 (how they are stored)."""
+    values = minhash.hashvalues if isinstance(minhash, MinHash) else minhash
+    return values if values.dtype == np.uint64 else values.astype(np.uint64)
+
+
+# the bands MinHashLSH(threshold=CANDIDATE, num_perm=NUM_PERM) uses: (start, end) of each
+_BANDS: list[tuple[int, int]] = [
+    (int(start), int(end))
+    for start, end in MinHashLSH(threshold=CANDIDATE, num_perm=NUM_PERM).hashranges
+]

@@ -26,6 +26,12 @@ def watched_add_item(self, *args, **kwargs):
     seen["add_item_threads"].append(threading.current_thread() is threading.main_thread())
     return add_item(self, *args, **kwargs)
 store_module.Store.add_item = watched_add_item
+add_items = store_module.Store.add_items  # the store writer's batches: one entry an item
+def watched_add_items(self, entries):
+    main = threading.current_thread() is threading.main_thread()
+    seen["add_item_threads"].extend([main] * len(entries))
+    return add_items(self, entries)
+store_module.Store.add_items = watched_add_items
 
 atomic = sqlite_module.ImmediateDatabase.atomic
 def watched_atomic(self):

@@ -98,6 +98,35 @@ def test_signatures_are_kept_as_bytes(database):
         assert list(store.recent_signatures("9999-01-01")) == []
 
 
+def test_a_batch_is_written_as_add_item_writes_one_item_at_a_time(database):
+    """add_items (the crawl's store writer): the same rows as add_item, a URL stored or
+    earlier in the batch not written again, the text searchable, the raw capture kept."""
+    body = b"<html>" + b"evidence " * 50 + b"</html>"
+    with open_store(database) as store:
+        assert store.add_item(make_item(1, "harbour ferry"), "u1", "h1")
+        copy = make_item(3, "harbour ferry")
+        copy.story = "i1"
+        added = store.add_items(
+            [
+                (make_item(2, "quiet lighthouse"), "u2", "h2", b"sig2", ("text/html", body)),
+                (make_item(9), "u1", "h9", None, None),  # stored already
+                (copy, "u3", "h1", None, None),  # the same text: its story
+                (make_item(8), "u2", "h8", None, None),  # earlier in this batch
+            ]
+        )
+        assert added == [True, False, True, False]
+        assert [(i.id, i.story) for i in store.items()] == [
+            ("i1", "i1"),
+            ("i2", "i2"),
+            ("i3", "i1"),
+        ]
+        assert store.raw_capture("i2") == ("text/html", body)
+        assert [i.id for i in store.search_items(["lighthouse"], 10)] == ["i2"]
+        assert store.stories_of_contents(["h1", "h2", "nothing"]) == {"h1": "i1", "h2": "i2"}
+        assert store.sql.scalar("select count(*) from item_signatures") == 1
+        assert [i.id for i in store.unmatched_items()] == ["i1", "i2", "i3"]
+
+
 def test_raw_capture_is_kept_compressed_and_purged_unless_matched(database):
     body = b"<html>" + b"evidence " * 500 + b"</html>"
     with open_store(database) as store:

@@ -119,3 +119,16 @@ def test_edited_syndicated_copies_are_one_story_and_a_same_topic_article_is_not(
         assert not is_copy(shingles(copy["text"]), shingles(other["text"]))
     assert len({item["story"] for item in copies}) == 1, [c["story"] for c in copies]
     assert other["story"] != copies[0]["story"]
+
+
+def test_the_writers_signature_values_are_datasketchs():
+    """spiders.stories.signature_values (the store writer's, no MinHash object) gives the
+    values datasketch's MinHash gives: stored signatures stay comparable."""
+    import numpy as np
+
+    from spiders.stories import signature_values
+
+    texts = ["", "one", "two words", *(" ".join(BODY[:n]) for n in range(1, 5)), "Ça va? №7 ünï"]
+    for text in texts:
+        expected = signature(text).hashvalues.astype(np.uint64)
+        assert np.array_equal(signature_values(text), expected), text

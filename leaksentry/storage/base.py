@@ -31,6 +31,10 @@ class Store(ItemStore, PurgeStore, BriefStore, AlertStore, OperatorStore, MetaSt
     def close(self) -> None:
         self.sql.close()
 
+    def another_connection(self) -> Store:
+        """The same database on a new connection (a connection belongs to one thread)."""
+        raise NotImplementedError
+
     def __enter__(self) -> Store:
         return self
 

@@ -6,6 +6,7 @@ Items are written before anything acts on them; the matcher's queue is simply th
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
 from collections.abc import Iterable, Iterator
 
@@ -16,6 +17,7 @@ from leaksentry.storage import stamp
 from leaksentry.storage.sql import Sql
 
 CHUNK = 500  # keys per IN (...) list
+ITEM_FIELDS = tuple(field.name for field in dataclasses.fields(Item))
 
 
 def chunks(keys: list, size: int = CHUNK) -> Iterator[list]:
@@ -55,34 +57,56 @@ class ItemStore:
         decides (no read before the write), so two writers of the same URL store it once.
         """
         moment = stamp.now()
-        row = item.to_dict() | {
-            "story": item.story or item.id,
-            "canonical_url": canonical_url,
-            "content_hash": content_hash,
-            "fetched_at": moment,
-            "matched_at": None,
-        }
+        row = _item_row(item, canonical_url, content_hash, moment)
         with self.sql.atomic():
             if not self.sql.insert("items", row, on_conflict="(canonical_url) do nothing"):
                 return False
             if signature is not None:
-                self.sql.insert(
-                    "item_signatures",
-                    {"item_id": item.id, "signature": signature, "created_at": moment},
-                )
+                self.sql.insert("item_signatures", _signature_row(item, signature, moment))
             if raw is not None:
-                content_type, body = raw
-                self.sql.insert(
-                    "raw_captures",
-                    {
-                        "item_id": item.id,
-                        "url": item.url,
-                        "content_type": content_type,
-                        "body": zlib.compress(body, 6),
-                        "fetched_at": moment,
-                    },
-                )
+                self.sql.insert("raw_captures", _raw_row(item, raw, moment))
         return True
+
+    def add_items(
+        self, entries: list[tuple[Item, str, str, bytes | None, tuple[str, bytes] | None]]
+    ) -> list[bool]:
+        """``add_item`` for a batch (the crawl's store writer): each entry is (item, canonical
+        URL, content hash, signature, raw), written in one transaction (or the caller's) by
+        three statements. An entry whose canonical URL is stored, or came earlier in the
+        batch, is not written (False). Another writer storing the same URL meanwhile is left
+        to ``on conflict``: nothing is written twice."""
+        moment = stamp.now()
+        added, items, signatures, raws = [], [], [], []
+        with self.sql.atomic():
+            stored = self.stored_urls(entry[1] for entry in entries)
+            for item, canonical_url, content_hash, signature, raw in entries:
+                added.append(canonical_url not in stored)
+                if not added[-1]:
+                    continue
+                stored.add(canonical_url)
+                items.append(_item_row(item, canonical_url, content_hash, moment))
+                if signature is not None:
+                    signatures.append(_signature_row(item, signature, moment))
+                if raw is not None:
+                    raws.append(_raw_row(item, raw, moment))
+            self.sql.insert_many("items", items, on_conflict="do nothing")
+            self.sql.insert_many("item_signatures", signatures, on_conflict="do nothing")
+            self.sql.insert_many("raw_captures", raws, on_conflict="do nothing")
+        return added
+
+    def stories_of_contents(self, content_hashes: Iterable[str]) -> dict[str, str]:
+        """``story_of_content`` for many texts: content hash -> the story of the first item
+        stored with it, for those stored."""
+        found: dict[str, str] = {}
+        for chunk in chunks(list(content_hashes)):
+            marks = ",".join("?" * len(chunk))
+            sql = (
+                f"select content_hash, story from items where content_hash in ({marks}) "
+                "order by fetched_at"
+            )
+            for content_hash, story in self.sql.iterate(sql, chunk):
+                found.setdefault(content_hash, story)
+        return found
 
     def items_stored_since(self, sources: list[str], since: str) -> int:
         """How many items these sources stored since ``since`` (an ISO time from ``now()``)."""
@@ -195,3 +219,28 @@ class ItemStore:
         ]
         with self.sql.atomic():
             self.sql.upsert_all("embeddings", rows, pk=("key",))
+
+
+def _item_row(item: Item, canonical_url: str, content_hash: str, moment: str) -> dict:
+    return {name: getattr(item, name) for name in ITEM_FIELDS} | {  # (no deep copy)
+        "story": item.story or item.id,
+        "canonical_url": canonical_url,
+        "content_hash": content_hash,
+        "fetched_at": moment,
+        "matched_at": None,
+    }
+
+
+def _signature_row(item: Item, signature: bytes, moment: str) -> dict:
+    return {"item_id": item.id, "signature": signature, "created_at": moment}
+
+
+def _raw_row(item: Item, raw: tuple[str, bytes], moment: str) -> dict:
+    content_type, body = raw
+    return {
+        "item_id": item.id,
+        "url": item.url,
+        "content_type": content_type,
+        "body": zlib.compress(body, 6),
+        "fetched_at": moment,
+    }

@@ -98,6 +98,9 @@ class PostgresStore(Store):
 
     backend = "postgresql"
 
+    def another_connection(self) -> PostgresStore:
+        return PostgresStore(self.url)
+
     def __init__(self, url: str):
         self.url = url
         self.location = self.identity = describe(url)

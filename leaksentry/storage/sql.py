@@ -89,6 +89,13 @@ class Sql:
         """One INSERT; False when `on_conflict` (e.g. ``(url) do nothing``) left it out."""
         return self.execute(*self._insert_sql(table, row, on_conflict)).rowcount == 1
 
+    def insert_many(self, table: str, rows: list[dict], on_conflict: str = "") -> None:
+        """INSERTs of rows with the same columns, one statement run for all."""
+        if not rows:
+            return
+        sql, _ = self._insert_sql(table, rows[0], on_conflict)
+        self.executemany(sql, ([adapt(value) for value in row.values()] for row in rows))
+
     def insert_id(self, table: str, row: dict, on_conflict: str = "") -> int | None:
         """One INSERT into a table keyed by a generated ``id``: the new id, or None when
         `on_conflict` left the row out."""

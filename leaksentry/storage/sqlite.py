@@ -117,6 +117,9 @@ class SqliteStore(Store):
 
     backend = "sqlite"
 
+    def another_connection(self) -> SqliteStore:
+        return SqliteStore(self.path)
+
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.location = str(self.path)

@@ -61,21 +61,23 @@ class MastodonSpider(ApiSpider):
         return self.api_request(url, self.parse_page, timeline=timeline, ids=ids)
 
     def parse_page(self, response, timeline: str, ids: dict):
+        """The page's posts; the next page is asked for first, so it downloads while the
+        posts go through the pipelines."""
         statuses = self.read_json(response)
         if not isinstance(statuses, list):
             if statuses is not None:
                 self.report_error(f"{response.url}: not a list of statuses")
             return
         after = int(ids.get("min_id", 0))  # catching up: only what is newer than this
-        self.look_up([own_address(s) for s in statuses if isinstance(s, dict)], self.item_kind)
-        numbers, reached_lookback = [], False
-        for status in statuses:
+        addresses = [own_address(s) if isinstance(s, dict) else None for s in statuses]
+        self.look_up([url for url in addresses if url], self.item_kind)
+        numbers, items, reached_lookback = [], [], False
+        for status, url in zip(statuses, addresses, strict=True):
             if not isinstance(status, dict) or not str(status.get("id", "")).isdigit():
                 self.malformed(response.url, "a status without a numeric id")
                 continue
             numbers.append(int(status["id"]))
             published = iso(status.get("created_at"))
-            url = own_address(status)
             if not (published and url):
                 self.malformed(f"{response.url} status {status['id']}", "no time or URL")
                 continue
@@ -93,16 +95,16 @@ class MastodonSpider(ApiSpider):
             if item := self.post(
                 url, text, published, lang=status.get("language"), evidence=evidence
             ):
-                yield item
-        if not numbers:
-            return
-        saved = self.state.setdefault("min_id", {})
-        trusted = [number for number in numbers if number <= self.cap]
-        saved[timeline] = str(max([*trusted, after, int(saved.get(timeline, 0))]))
-        if after and len(statuses) == LIMIT:  # catching up: more new statuses
-            yield self.page(timeline, min_id=saved[timeline])
-        elif not after and not reached_lookback:  # first crawl: further back
-            yield self.page(timeline, max_id=str(min(numbers)))
+                items.append(item)
+        if numbers:
+            saved = self.state.setdefault("min_id", {})
+            trusted = [number for number in numbers if number <= self.cap]
+            saved[timeline] = str(max([*trusted, after, int(saved.get(timeline, 0))]))
+            if after and len(statuses) == LIMIT:  # catching up: more new statuses
+                yield self.page(timeline, min_id=saved[timeline])
+            elif not after and not reached_lookback:  # first crawl: further back
+                yield self.page(timeline, max_id=str(min(numbers)))
+        yield from items
 
 
 def own_address(status: dict) -> str | None:
