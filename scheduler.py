@@ -143,7 +143,12 @@ def _log_event(event) -> None:
 
 def serve(config: Config, verbose: bool = False) -> None:
     """Run until SIGTERM or Ctrl-C (verbose: the crawls log Scrapy's own messages too)."""
-    service = Service(config, verbose=verbose)
+    if config.broker:  # cluster mode: the jobs enqueue tasks for `leaksentry worker`
+        from leaksentry.cluster.enqueue import ClusterService
+
+        service = ClusterService(config, verbose=verbose)
+    else:
+        service = Service(config, verbose=verbose)
     service.check()
     service.load_model()
     scheduler = build_scheduler(service)
