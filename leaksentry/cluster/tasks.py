@@ -58,6 +58,8 @@ def register(app: Celery, config: Config) -> None:
     @app.task(name=TASKS[MATCH], **RETRIES)
     def match() -> None:
         with open_store(config.database) as store:
+            if not work.has_unmatched(store):  # a repeated task: no model to load for nothing
+                return
             vault = open_vault(config, store)
             matcher = worker_matcher(config)
             matcher.cache = jobs.StoreVectorCache(store)
