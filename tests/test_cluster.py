@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -122,6 +123,52 @@ def test_scheduler_and_worker_store_match_and_mail_each_thing_once(
     assert scalar(db, "select count(*) from outbox where state = 'sent'") == 1
     assert len(mail.messages) == 1  # mailed once
     assert "[leaksentry]" in str(mail.messages[0]["Subject"])
+
+
+def test_a_second_scheduler_stands_by_and_takes_over_when_the_first_dies(
+    tmp_path, postgres_server, redis_server, site, mail
+):
+    path = cluster_config(tmp_path, postgres_server, redis_server, site, mail)
+    scheduling = "this process schedules"
+    first = start(tmp_path, "first", "run", "--config", str(path))
+    second = None
+    try:
+        wait_for(lambda: scheduling in first[1].read_text(), "the first to schedule", [first])
+        second = start(tmp_path, "second", "run", "--config", str(path))
+        wait_for(lambda: "standing by" in second[1].read_text(), "the second to wait", [second])
+        assert scheduling not in second[1].read_text()
+        first[0].kill()  # SIGKILL: no goodbye; the server ends its session, and the lock
+        first[0].wait()
+        wait_for(lambda: "crawl main: enqueued" in second[1].read_text(), "takeover", [second])
+        third = start(tmp_path, "third", "run", "--config", str(path))
+        wait_for(lambda: "standing by" in third[1].read_text(), "a standby", [third])
+        assert "leaksentry stopped" in stop(*third) and third[0].returncode == 0  # SIGTERM
+    finally:
+        stop(*first)
+        log = stop(*second) if second else ""
+    assert second[0].returncode == 0 and "Traceback" not in log, log
+    assert scheduling in log
+
+
+def test_a_scheduler_knows_when_its_lock_is_gone(postgres_server):
+    """The server ended the session (restart, network): the lock is free for a standby, and
+    the holder notices at its next check (then `run` stops with exit 1)."""
+    from leaksentry.cluster.leader import SCHEDULER_LOCK, SchedulerLock
+
+    database = postgres_server.create_database(f"lock{next(_numbers)}")
+    holder, other = SchedulerLock(database), SchedulerLock(database)
+    stopping = threading.Event()
+    assert holder.acquire(stopping) and holder.held()
+    with psycopg.connect(database, autocommit=True) as admin:
+        admin.execute(
+            "select pg_terminate_backend(pid) from pg_locks "
+            "where locktype = 'advisory' and objid = %s",
+            [SCHEDULER_LOCK],
+        )
+    assert not holder.held()
+    assert other.acquire(stopping) and other.held()
+    other.close()
+    holder.close()
 
 
 @pytest.mark.slow
