@@ -159,6 +159,8 @@ def test_a_scheduler_knows_when_its_lock_is_gone(postgres_server):
     holder, other = SchedulerLock(database), SchedulerLock(database)
     stopping = threading.Event()
     assert holder.acquire(stopping) and holder.held()
+    # the server notices a vanished scheduler in seconds, not the OS's two hours
+    assert holder.conn.execute("show tcp_keepalives_idle").fetchone()[0] in ("10", "10s")
     with psycopg.connect(database, autocommit=True) as admin:
         admin.execute(
             "select pg_terminate_backend(pid) from pg_locks "

@@ -4,7 +4,7 @@ stand by and try again every few seconds.
 
 The lock belongs to a database session: when the scheduling process dies, or its machine or
 network does, the server ends the session and frees the lock, and a standby takes over
-within POLL_SECONDS (plus TCP keepalive's detection, for a machine that vanished). A scheduler
+within POLL_SECONDS (plus about 25 s of TCP keepalive, for a machine that vanished). A scheduler
 that loses its session stops (exit 1, for systemd to restart it as a standby), so two never
 schedule at once for longer than one check.
 """
@@ -21,7 +21,13 @@ from leaksentry.storage import describe
 log = logging.getLogger("leaksentry.scheduler")
 SCHEDULER_LOCK = 0x6C73_0020  # advisory lock key: "the scheduler" (see storage/postgres.py)
 POLL_SECONDS = 5
+# TCP keepalive both ways: we notice a vanished server, and the server notices a vanished
+# scheduler (its own settings, set for this session only; the default is the OS's 2 hours)
+SERVER_KEEPALIVE = (
+    "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3"
+)
 KEEPALIVE = {
+    "options": SERVER_KEEPALIVE,
     "keepalives": 1,
     "keepalives_idle": 10,
     "keepalives_interval": 5,
