@@ -29,6 +29,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from leaksentry import clock
 from leaksentry.alerts.exposures import AlertSettings
 from leaksentry.config import Config
+from leaksentry.errors import LeaksentryError
 from leaksentry.service import Service
 
 log = logging.getLogger("leaksentry.scheduler")
@@ -36,6 +37,7 @@ MAIL_RETRY_SECONDS = 60
 MISFIRE_GRACE_SECONDS = 300  # crawls and the mail retry: a run this late is skipped (logged)
 PURGE_AFTER_START_SECONDS = 600  # the daily purge first runs this long after start
 LATE_SECONDS = 60  # a digest that starts this late says so in the log
+LOCK_CHECK_SECONDS = 15  # cluster mode: how often the scheduler checks it still holds its lock
 
 
 def build_scheduler(service: Service) -> BlockingScheduler:
@@ -142,20 +144,59 @@ def _log_event(event) -> None:
 
 
 def serve(config: Config, verbose: bool = False) -> None:
-    """Run until SIGTERM or Ctrl-C (verbose: the crawls log Scrapy's own messages too)."""
-    service = Service(config, verbose=verbose)
+    """Run until SIGTERM or Ctrl-C (verbose: the crawls log Scrapy's own messages too).
+
+    In cluster mode only the process holding the scheduler lock schedules; others stand by
+    (leaksentry.cluster.leader)."""
+    lock = None
+    if config.broker:  # cluster mode: the jobs enqueue tasks for `leaksentry worker`
+        from leaksentry.cluster.enqueue import ClusterService
+        from leaksentry.cluster.leader import SchedulerLock
+
+        service = ClusterService(config, verbose=verbose)
+        lock = SchedulerLock(config.database)
+    else:
+        service = Service(config, verbose=verbose)
     service.check()
     service.load_model()
-    scheduler = build_scheduler(service)
+    running: list[BlockingScheduler] = []
 
     def stop(signum, frame):
         log.info("signal %s: stopping after the current step", signal.Signals(signum).name)
         service.stopping.set()
-        scheduler.shutdown(wait=False)
+        for scheduler in running:
+            if scheduler.running:
+                scheduler.shutdown(wait=False)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    if lock is not None and not lock.acquire(service.stopping):
+        log.info("leaksentry stopped")
+        return
+    scheduler = build_scheduler(service)
+    lost = []
+    if lock is not None:
+        log.info("this process schedules (it holds the scheduler lock)")
+
+        def check_lock() -> None:
+            if not lock.held():
+                lost.append(True)
+                log.error("the scheduler lock is lost (its database session ended); stopping")
+                service.stopping.set()
+                scheduler.shutdown(wait=False)
+
+        scheduler.add_job(check_lock, IntervalTrigger(seconds=LOCK_CHECK_SECONDS), id="lock")
+    running.append(scheduler)
+    if service.stopping.is_set():  # a signal came while the lock was being taken
+        return
     enabled = [s.name for s in config.sources if s.enabled]
     log.info("leaksentry running: %d source(s): %s", len(enabled), ", ".join(enabled) or "none")
     scheduler.start()
+    if lock is not None:
+        lock.close()
+    if lost:
+        raise LeaksentryError(
+            "the scheduler lock was lost (the database connection broke): another "
+            "`leaksentry run` may schedule now; start this one again to stand by"
+        )
     log.info("leaksentry stopped")

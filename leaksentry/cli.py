@@ -351,6 +351,33 @@ def run(verbose, config_path):
     scheduler.serve(config, verbose=verbose)
 
 
+@cli.command()
+@click.option(
+    "--queues",
+    default="crawl,match,send",
+    show_default=True,
+    help="The queues this worker takes tasks from (comma-separated).",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 256),
+    help="Worker processes (default: one per CPU core); each loads the model once.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log Celery's details too (debugging).")
+@config_option
+def worker(queues, concurrency, verbose, config_path):
+    """Run a Celery worker: crawl, match and send tasks that `leaksentry run` enqueues when
+    [cluster] broker is set (PostgreSQL store needed). Start as many as the stream needs, on
+    any machine that reaches the store and the broker; stop with SIGTERM (tasks finish).
+
+    Example: leaksentry worker --queues match,send --concurrency 2
+    """
+    from leaksentry.cluster.worker import parse_queues, run_worker
+
+    config = load_config(config_path)
+    run_worker(config, parse_queues(queues), concurrency, verbose)
+
+
 OUR_LOGGERS = ("leaksentry", "matcher", "spiders", "scheduler")
 
 

@@ -4,7 +4,8 @@ Lookup of the file: ``--config FILE``, else ``LEAKSENTRY_CONFIG``, else ``./leak
 when present, else defaults only. Relative paths in a file resolve against that file's folder
 (without a file, against the current folder). Environment variables override secrets and a few
 paths: ``LEAKSENTRY_KEY`` (the key itself), ``LEAKSENTRY_SMTP_USER``,
-``LEAKSENTRY_SMTP_PASSWORD``, ``LEAKSENTRY_DATABASE``, ``LEAKSENTRY_MODEL``.
+``LEAKSENTRY_SMTP_PASSWORD``, ``LEAKSENTRY_DATABASE``, ``LEAKSENTRY_MODEL``,
+``LEAKSENTRY_BROKER`` (``[cluster] broker``, which may hold a password).
 """
 
 from __future__ import annotations
@@ -51,7 +52,10 @@ TOP_LEVEL_KEYS = {
     "allow_hosts",
     "channels",
     "download_timeout",
+    "cluster",
 }
+CLUSTER_KEYS = {"broker"}
+BROKER_SCHEMES = ("redis://", "rediss://")
 SMTP_KEYS = {
     "host",
     "port",
@@ -117,6 +121,8 @@ class Config:
     allow_hosts: list[str] = field(default_factory=list)
     # seconds a request may take before it is abandoned (a hanging site must not stall a crawl)
     download_timeout: int = 30
+    # [cluster] broker: a Redis URL; set, the work runs on Celery workers (leaksentry.cluster)
+    broker: str | None = None
 
     def source(self, name: str) -> Source:
         for source in self.sources:
@@ -337,6 +343,13 @@ def _problems(file: Path | None, data: dict, base: Path, env) -> list[str]:
     else:
         problems.append(f"{where}: [retention] must be a table")
     check(_channels, data.get("channels", {}), where, env)
+    check(
+        _broker,
+        data.get("cluster"),
+        env.get("LEAKSENTRY_DATABASE") or data.get("database"),
+        where,
+        env,
+    )
     problems += _scalar_problems(data, where)
     for key in ("database", "key_file", "model", "log_file"):
         if key in data and not isinstance(data[key], str):
@@ -414,6 +427,7 @@ def _build(file: Path | None, data: dict, base: Path, env) -> Config:
         download_timeout=data.get("download_timeout", 30),
         channels=_channels(data.get("channels", {}), where, env),
     )
+    config.broker = _broker(data.get("cluster"), config.database, where, env)
     if config.smtp.ca_file:
         config.smtp.ca_file = str(resolve(config.smtp.ca_file, ""))
         if not Path(config.smtp.ca_file).is_file():
@@ -442,6 +456,39 @@ def _build(file: Path | None, data: dict, base: Path, env) -> Config:
         config.sources += parse_sources(inline, where)
     _check_unique(config.sources, where)
     return config
+
+
+def _broker(table, database, where: str, env) -> str | None:
+    """The [cluster] broker URL (LEAKSENTRY_BROKER overrides), or None: one process.
+
+    Workers on several machines share one store, so cluster mode needs PostgreSQL: a SQLite
+    file is one machine's and takes one writer at a time."""
+    if table is not None and not isinstance(table, dict):
+        raise ConfigError(f"{where}: [cluster] must be a table")
+    table = table or {}
+    unknown = set(table) - CLUSTER_KEYS
+    if unknown:
+        raise ConfigError(_unknown_key(where, "cluster", sorted(unknown)[0], CLUSTER_KEYS))
+    broker = env.get("LEAKSENTRY_BROKER") or table.get("broker")
+    if broker is None:
+        return None
+    if not isinstance(broker, str) or not broker.startswith(BROKER_SCHEMES):
+        raise ConfigError(
+            f'{where}: [cluster] broker must be a Redis URL ("redis://host:6379/0" or '
+            f'"rediss://..."), not {_redacted(broker)!r}'
+        )
+    if not (isinstance(database, str) and is_postgres(database)):
+        raise ConfigError(
+            f'{where}: [cluster] needs a PostgreSQL store (database = "postgresql://..."): '
+            "workers on several machines cannot share a SQLite file; move it with "
+            "`leaksentry store migrate --to postgresql://...` (docs/SCALING.md)"
+        )
+    return broker
+
+
+def _redacted(value) -> str:
+    """A URL without its password (``redis://:secret@host`` -> ``redis://:***@host``)."""
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", str(value))
 
 
 def _scalar_problems(data: dict, where: str) -> list[str]:

@@ -214,6 +214,44 @@ def prepare_briefs(store: Store, vault: Vault, matcher, briefs) -> list:
     return prepared
 
 
+@dataclass
+class MatchContext:
+    """What every batch of a match run needs: the briefs, opened and prepared once."""
+
+    settings: AlertSettings
+    brief_rows: dict
+    prepared: list
+
+
+def prepare_match(config: Config, store: Store, vault: Vault, matcher) -> MatchContext:
+    """Open and prepare the active briefs, calibrate, and apply the operators' verdicts."""
+    briefs = active_briefs(store, vault)
+    prepared = prepare_briefs(store, vault, matcher, briefs)
+    if briefs and store.count("items") > 0:
+        calibrate(store, matcher, prepared, vault)
+    matcher.brief_offsets = feedback_offsets(store)
+    brief_rows = {row["id"]: row for row in store.brief_rows()}
+    return MatchContext(AlertSettings.from_dict(config.alerts), brief_rows, prepared)
+
+
+def match_batch(store: Store, matcher, context: MatchContext, batch: list[Item], report) -> None:
+    """Score one batch and record its matches, alerts and "matched" marks in one transaction
+    (the cluster's match task calls it inside the transaction that claimed the batch)."""
+    items = {item.id: item for item in batch}
+    prepared = context.prepared
+    matches = matcher.score(prepared, matcher.prepare_items(batch)) if prepared else []
+    with store.atomic():
+        for match in matches:
+            match_id = store.record_match(_match_row(match))
+            if match_id is not None and match.alert:
+                item = items[match.item_id]
+                brief_row = context.brief_rows[match.brief_id]
+                attach(store, brief_row, item, match, match_id, context.settings)
+            report.counts["matches"] += match_id is not None
+        store.mark_matched(items)
+    report.counts["items"] += len(batch)
+
+
 def match_new(
     config: Config, store: Store, vault: Vault, matcher, should_stop=lambda: False
 ) -> StepReport:
@@ -224,27 +262,11 @@ def match_new(
     so stopping between batches loses nothing and repeats nothing.
     """
     report = StepReport({"items": 0, "matches": 0, "alerts": 0})
-    settings = AlertSettings.from_dict(config.alerts)
     run_id = store.start_run("match")
-    briefs = active_briefs(store, vault)
-    brief_rows = {row["id"]: row for row in store.brief_rows()}
-    prepared_briefs = prepare_briefs(store, vault, matcher, briefs)
-    if briefs and store.count("items") > 0:
-        calibrate(store, matcher, prepared_briefs, vault)
-    matcher.brief_offsets = feedback_offsets(store)
+    context = prepare_match(config, store, vault, matcher)
     alerts_before = store.count("alerts")
     while not should_stop() and (batch := store.unmatched_items(MATCH_BATCH)):
-        items = {item.id: item for item in batch}
-        matches = matcher.score(prepared_briefs, matcher.prepare_items(batch)) if briefs else []
-        with store.atomic():
-            for match in matches:
-                match_id = store.record_match(_match_row(match))
-                if match_id is not None and match.alert:
-                    item = items[match.item_id]
-                    attach(store, brief_rows[match.brief_id], item, match, match_id, settings)
-                report.counts["matches"] += match_id is not None
-            store.mark_matched(items)
-        report.counts["items"] += len(batch)
+        match_batch(store, matcher, context, batch, report)
     report.counts["alerts"] = store.count("alerts") - alerts_before
     store.finish_run(run_id, "ok", report.counts["alerts"])
     return report

@@ -46,6 +46,21 @@ def postgres_server():
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def redis_server():
+    """One real Redis server (Debian's redis-server) for the session, on 127.0.0.1 in a
+    temporary folder, without persistence: the broker of the distributed workers' tests. Not
+    installed is a failure, never a skip (.ci/run installs it)."""
+    from leaksentry.localredis import LocalRedis, RedisMissing
+
+    try:
+        server = LocalRedis().start()
+    except RedisMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield server
+    server.stop()
+
+
 _databases = itertools.count()
 
 

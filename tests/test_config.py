@@ -1,5 +1,7 @@
 """Configuration: one TOML file, relative paths, a sources file, environment overrides, errors."""
 
+import re
+
 import pytest
 
 from leaksentry.config import load_config, parse_interval
@@ -163,3 +165,44 @@ def test_a_password_never_crosses_the_network_in_clear(tmp_path, host, security,
             load_config(path, env={})
     else:
         assert load_config(path, env={}).smtp.user == "ls"
+
+
+PG = "postgresql://leaksentry@db.example.org/leaksentry"
+
+
+def test_cluster_broker_is_read_and_the_environment_overrides_it(tmp_path):
+    path = tmp_path / "ls.toml"
+    path.write_text(f'database = "{PG}"\n[cluster]\nbroker = "redis://queue.example.org:6379/0"\n')
+    assert load_config(path, env={}).broker == "redis://queue.example.org:6379/0"
+    env = {"LEAKSENTRY_BROKER": "rediss://:pw@queue.example.org/1"}
+    assert load_config(path, env=env).broker == "rediss://:pw@queue.example.org/1"
+    (tmp_path / "plain.toml").write_text(f'database = "{PG}"\n')
+    assert load_config(tmp_path / "plain.toml", env={}).broker is None
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ('database = "ls.db"\n[cluster]\nbroker = "redis://q/0"\n', "needs a PostgreSQL store"),
+        (f'database = "{PG}"\n[cluster]\nbroker = "amqp://q"\n', "must be a Redis URL"),
+        (f'database = "{PG}"\n[cluster]\nbroker = 5\n', "must be a Redis URL"),
+        (f'database = "{PG}"\n[cluster]\nbrokr = "redis://q"\n', "did you mean 'broker'"),
+        (f'database = "{PG}"\ncluster = "redis://q"\n', "[cluster] must be a table"),
+    ],
+)
+def test_a_bad_cluster_table_is_refused_clearly(tmp_path, text, expected):
+    from leaksentry.config import config_problems
+
+    path = tmp_path / "ls.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        load_config(path, env={})
+    assert any(expected in problem for problem in config_problems(path, env={}))
+
+
+def test_a_broker_password_is_not_repeated_in_the_error(tmp_path):
+    path = tmp_path / "ls.toml"
+    path.write_text(f'database = "{PG}"\n[cluster]\nbroker = "http://:hunter2@q/0"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, env={})
+    assert "hunter2" not in str(caught.value)

@@ -1,0 +1,251 @@
+"""Cluster mode (issue 13): `leaksentry run` enqueues, `leaksentry worker` works, on a real
+PostgreSQL store and a real Redis broker; every effect happens once, however often a task
+is delivered."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from leaksentry.cluster import claims, work
+from leaksentry.cluster.app import CRAWL, MATCH, QUEUES, SEND, enqueue, make_app
+from leaksentry.config import load_config
+from leaksentry.storage import open_store
+from leaksentry.vault import open_vault
+
+from conftest import FIXTURES, cli_run, write_config
+
+FEED_ARTICLES = {"mill-lane-bridge.html", "library-hours.html", "dock-checks.html"}
+_numbers = itertools.count()
+
+
+def cluster_config(tmp_path: Path, postgres_server, redis_server, site, mail) -> Path:
+    """An installation on its own PostgreSQL database and Redis database, one feed source,
+    the tidewater brief (one of the feed's articles leaks it)."""
+    n = next(_numbers)
+    database = postgres_server.create_database(f"cluster{n}")
+    sources = [{"name": "main", "kind": "feed", "url": site.url + "/feeds/main.rss", "every": "1h"}]
+    config = write_config(tmp_path, sources, smtp_port=mail.port, database=database)
+    with config.open("a") as out:
+        out.write(f'[cluster]\nbroker = "{redis_server.database_url(n % 16)}"\n')
+    cli_run("init", "--config", str(config))
+    cli_run("brief", "add", str(FIXTURES / "briefs" / "tidewater.toml"), "--config", str(config))
+    return config
+
+
+def scalar(database: str, sql: str):
+    with psycopg.connect(database) as conn:
+        return conn.execute(sql).fetchone()[0]
+
+
+def wait_for(condition, what: str, processes=(), timeout: float = 45) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        for process, log in processes:
+            assert process.poll() is None, f"exited while waiting for {what}:\n{log.read_text()}"
+        if time.monotonic() > deadline:
+            logs = "\n".join(log.read_text()[-3000:] for _, log in processes)
+            raise AssertionError(f"timed out waiting for {what}\n{logs}")
+        time.sleep(0.25)
+
+
+def start(tmp_path: Path, name: str, *args: str) -> tuple[subprocess.Popen, Path]:
+    log = tmp_path / f"{name}.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "leaksentry", *args], stdout=out, stderr=subprocess.STDOUT
+        )
+    return process, log
+
+
+def stop(process: subprocess.Popen, log: Path) -> str:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return log.read_text()
+
+
+def queues_empty(config) -> bool:
+    """Nothing waiting on the broker and nothing a worker holds unacknowledged."""
+    import redis
+
+    client = redis.Redis.from_url(config.broker)
+    waiting = sum(client.llen(queue) for queue in QUEUES)
+    return waiting == 0 and client.hlen("unacked") == 0
+
+
+@pytest.mark.slow
+def test_scheduler_and_worker_store_match_and_mail_each_thing_once(
+    tmp_path, postgres_server, redis_server, site, mail
+):
+    path = cluster_config(tmp_path, postgres_server, redis_server, site, mail)
+    config = load_config(path, env={})
+    db = config.database
+    worker = start(tmp_path, "worker", "worker", "--config", str(path), "--concurrency", "2")
+    scheduler = start(tmp_path, "run", "run", "--config", str(path))
+    processes = [worker, scheduler]
+    try:
+        wait_for(lambda: len(mail.messages) >= 1, "the alert mail", processes)
+        wait_for(lambda: queues_empty(config), "the queues to drain", processes)
+        # the same work delivered again (a retry, a duplicate, a second scheduler)
+        app = make_app(config)
+        for queue, args in [(CRAWL, ["main"]), (CRAWL, ["main"]), (MATCH, []), (MATCH, [])]:
+            enqueue(app, queue, *args)
+        enqueue(app, SEND)
+        enqueue(app, SEND)
+        wait_for(lambda: queues_empty(config), "the repeated tasks", processes)
+        time.sleep(1)  # a mail that was wrongly sent again would have arrived by now
+    finally:
+        logs = {"scheduler": stop(*scheduler), "worker": stop(*worker)}
+    assert worker[0].returncode == 0 and scheduler[0].returncode == 0, logs
+    assert "Traceback" not in logs["worker"] + logs["scheduler"], logs
+    assert "crawl main: enqueued" in logs["scheduler"]
+
+    urls = scalar(db, "select string_agg(url, ' ') from items").split()
+    assert sorted(u.rsplit("/", 1)[-1] for u in urls) == sorted(FEED_ARTICLES)  # stored once
+    assert scalar(db, "select count(*) from items where matched_at is null") == 0
+    pairs = scalar(db, "select count(*) from matches")
+    assert pairs == scalar(db, "select count(distinct (brief_id, item_id)) from matches")
+    assert scalar(db, "select count(*) from alerts") == 1
+    assert scalar(db, "select count(*) from outbox where state = 'sent'") == 1
+    assert len(mail.messages) == 1  # mailed once
+    assert "[leaksentry]" in str(mail.messages[0]["Subject"])
+
+
+def test_a_second_scheduler_stands_by_and_takes_over_when_the_first_dies(
+    tmp_path, postgres_server, redis_server, site, mail
+):
+    path = cluster_config(tmp_path, postgres_server, redis_server, site, mail)
+    scheduling = "this process schedules"
+    first = start(tmp_path, "first", "run", "--config", str(path))
+    second = None
+    try:
+        wait_for(lambda: scheduling in first[1].read_text(), "the first to schedule", [first])
+        second = start(tmp_path, "second", "run", "--config", str(path))
+        wait_for(lambda: "standing by" in second[1].read_text(), "the second to wait", [second])
+        assert scheduling not in second[1].read_text()
+        first[0].kill()  # SIGKILL: no goodbye; the server ends its session, and the lock
+        first[0].wait()
+        wait_for(lambda: "crawl main: enqueued" in second[1].read_text(), "takeover", [second])
+        third = start(tmp_path, "third", "run", "--config", str(path))
+        wait_for(lambda: "standing by" in third[1].read_text(), "a standby", [third])
+        assert "leaksentry stopped" in stop(*third) and third[0].returncode == 0  # SIGTERM
+    finally:
+        stop(*first)
+        log = stop(*second) if second else ""
+    assert second[0].returncode == 0 and "Traceback" not in log, log
+    assert scheduling in log
+
+
+def test_a_scheduler_knows_when_its_lock_is_gone(postgres_server):
+    """The server ended the session (restart, network): the lock is free for a standby, and
+    the holder notices at its next check (then `run` stops with exit 1)."""
+    from leaksentry.cluster.leader import SCHEDULER_LOCK, SchedulerLock
+
+    database = postgres_server.create_database(f"lock{next(_numbers)}")
+    holder, other = SchedulerLock(database), SchedulerLock(database)
+    stopping = threading.Event()
+    assert holder.acquire(stopping) and holder.held()
+    # the server notices a vanished scheduler in seconds, not the OS's two hours
+    assert holder.conn.execute("show tcp_keepalives_idle").fetchone()[0] in ("10", "10s")
+    with psycopg.connect(database, autocommit=True) as admin:
+        admin.execute(
+            "select pg_terminate_backend(pid) from pg_locks "
+            "where locktype = 'advisory' and objid = %s",
+            [SCHEDULER_LOCK],
+        )
+    assert not holder.held()
+    assert other.acquire(stopping) and other.held()
+    other.close()
+    holder.close()
+
+
+@pytest.mark.slow
+def test_a_match_or_send_task_run_twice_does_nothing_the_second_time(
+    tmp_path, postgres_server, redis_server, site, mail, embedder
+):
+    from leaksentry import jobs
+    from matcher import Matcher, MatcherSettings
+
+    path = cluster_config(tmp_path, postgres_server, redis_server, site, mail)
+    cli_run("crawl", "--config", str(path))
+    config = load_config(path, env={})
+    with open_store(config.database) as store:
+        vault = open_vault(config, store)
+        cache = jobs.StoreVectorCache(store)
+        matcher = Matcher(embedder, MatcherSettings.from_dict(config.matcher), cache=cache)
+        first = work.match_claimed(config, store, vault, matcher)
+        counts = {t: store.count(t) for t in ("matches", "alerts", "outbox", "runs")}
+        second = work.match_claimed(config, store, vault, matcher)
+        assert first.counts["items"] == len(FEED_ARTICLES) and first.counts["alerts"] == 1
+        assert first.counts["queued"] == 1
+        assert second.counts == {"items": 0, "matches": 0, "alerts": 0, "queued": 0}
+        assert {t: store.count(t) for t in counts} == counts
+
+        sent = work.send_claimed(config, store)
+        again = work.send_claimed(config, store)
+    assert sent.counts["sent"] == 1 and again.counts == {"sent": 0, "failed": 0}
+    assert len(mail.messages) == 1
+
+
+def test_claims_skip_rows_another_worker_holds(tmp_path, postgres_server):
+    """Two workers claiming at once get disjoint batches and disjoint outbox rows; a row
+    freed by a rollback (a crash) is claimed again; a marked one never."""
+    database = postgres_server.create_database(f"claims{next(_numbers)}")
+    with open_store(database) as setup:
+        for n in range(5):
+            setup.sql.insert(
+                "items",
+                {"id": f"i{n}", "url": f"https://example.org/{n}", "source": "s", "kind": "news",
+                 "title": "t", "text": "x", "fetched_at": f"2026-01-0{n + 1}T00:00:00+00:00"},
+            )  # fmt: skip
+        for n in range(2):
+            setup.queue_message({"subject": f"m{n}", "recipients": "[]", "kind": "alert"})
+    with open_store(database) as one, open_store(database) as two:
+        with one.atomic():
+            first = [item.id for item in claims.claim_unmatched(one, 3)]
+            assert first == ["i0", "i1", "i2"]
+            with two.atomic():
+                assert [item.id for item in claims.claim_unmatched(two, 3)] == ["i3", "i4"]
+                held = claims.claim_message(one, "9999")["subject"]
+                assert claims.claim_message(two, "9999")["subject"] != held
+            one.mark_matched(first[:2])  # committed: i0 and i1 are done, i2 only released
+        with pytest.raises(RuntimeError), one.atomic():
+            claims.claim_unmatched(one, 5)
+            raise RuntimeError("a worker dies mid-batch")
+        with two.atomic():
+            assert [item.id for item in claims.claim_unmatched(two, 5)] == ["i2", "i3", "i4"]
+
+
+def test_worker_without_a_cluster_table_says_what_to_set(tmp_path):
+    config = write_config(tmp_path)
+    done = cli_run("worker", "--config", str(config), check=False)
+    assert done.returncode == 1
+    assert "no [cluster] broker" in done.stderr and "Traceback" not in done.stderr
+    bad = cli_run("worker", "--queues", "crawl,mail", "--config", str(config), check=False)
+    assert bad.returncode in (1, 2) and "mail" in bad.stderr
+
+
+def test_the_local_redis_answers_and_keeps_nothing_on_disk(redis_server):
+    import redis
+
+    client = redis.Redis.from_url(redis_server.database_url(15))
+    client.set("k", "v")
+    assert client.get("k") == b"v"
+    assert client.config_get("save")["save"] == "" and client.config_get("appendonly") == {
+        "appendonly": "no"
+    }
+    assert os.path.isdir(redis_server.folder)
