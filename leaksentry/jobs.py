@@ -235,11 +235,19 @@ def prepare_match(config: Config, store: Store, vault: Vault, matcher) -> MatchC
 
 
 def match_batch(store: Store, matcher, context: MatchContext, batch: list[Item], report) -> None:
-    """Score one batch and record its matches, alerts and "matched" marks in one transaction
-    (the cluster's match task calls it inside the transaction that claimed the batch)."""
-    items = {item.id: item for item in batch}
+    """Score one batch and record its matches, alerts and "matched" marks in one transaction."""
+    record_batch(store, context, batch, score_batch(matcher, context, batch), report)
+
+
+def score_batch(matcher, context: MatchContext, batch: list[Item]) -> list:
     prepared = context.prepared
-    matches = matcher.score(prepared, matcher.prepare_items(batch)) if prepared else []
+    return matcher.score(prepared, matcher.prepare_items(batch)) if prepared else []
+
+
+def record_batch(store: Store, context: MatchContext, batch: list[Item], matches, report) -> None:
+    """A batch's matches, alerts and "matched" marks, in one transaction (the cluster's match
+    task calls it inside the transaction that claimed the batch, under the write lock)."""
+    items = {item.id: item for item in batch}
     with store.atomic():
         for match in matches:
             match_id = store.record_match(_match_row(match))

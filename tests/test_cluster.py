@@ -249,3 +249,53 @@ def test_the_local_redis_answers_and_keeps_nothing_on_disk(redis_server):
         "appendonly": "no"
     }
     assert os.path.isdir(redis_server.folder)
+
+
+def test_two_workers_recording_one_story_at_once_make_one_alert(tmp_path, postgres_server):
+    """Two workers score batches holding items of the same story side by side; recording
+    takes the store's write lock, so the second finds the alert the first opened (one
+    process would make one alert, and so does the cluster)."""
+    from click.testing import CliRunner
+
+    from leaksentry import jobs
+    from leaksentry.alerts.exposures import AlertSettings
+    from leaksentry.cli import cli
+    from leaksentry.records import Item, Match
+
+    database = postgres_server.create_database(f"story{next(_numbers)}")
+    config = write_config(tmp_path, database=database)
+    brief = str(FIXTURES / "briefs" / "tidewater.toml")
+    for args in (["init"], ["brief", "add", brief, "--no-retro"]):
+        assert CliRunner().invoke(cli, [*args, "--config", str(config)]).exit_code == 0
+    with open_store(database) as store:
+        for n in range(2):  # the second is a copy of the first: one story
+            item = Item(f"i{n}", f"https://site{n}.example/a", "news", f"site{n}.example",
+                        "2026-11-04T08:00:00Z", "Dock checks", f"Customs at the dock {n}",
+                        story="i0")  # fmt: skip
+            store.add_item(item, item.url, f"h{n}")
+        rows = {row["id"]: row for row in store.brief_rows()}
+    context = jobs.MatchContext(AlertSettings.from_dict({}), rows, prepared=[object()])
+    both_scoring = threading.Barrier(2, timeout=30)
+
+    class Matcher:  # scores each item as a leak of the brief, once both workers are scoring
+        def prepare_items(self, batch):
+            return batch
+
+        def score(self, prepared, items):
+            both_scoring.wait()
+            return [Match("T-DOCK", i.id, 0.9, [0], ["Customs at the dock"]) for i in items]
+
+    reports = [jobs.StepReport({"items": 0, "matches": 0}) for _ in range(2)]
+
+    def worker(n: int) -> None:
+        with open_store(database) as store:
+            work.match_one_batch(store, Matcher(), context, 1, reports[n])
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert [r.counts["items"] for r in reports] == [1, 1]  # one item each, side by side
+    assert scalar(database, "select count(*) from alerts") == 1
+    assert scalar(database, "select items from alerts") == 2

@@ -52,17 +52,28 @@ def match_claimed(
     run_id = store.start_run("match")
     context = jobs.prepare_match(config, store, vault, matcher)
     alerts_before = store.count("alerts")
-    while True:
-        with store.atomic():
-            batch = claims.claim_unmatched(store, batch_size)
-            if not batch:
-                break
-            jobs.match_batch(store, matcher, context, batch, report)
+    while match_one_batch(store, matcher, context, batch_size, report):
+        pass
     report.counts["alerts"] = store.count("alerts") - alerts_before
     with store.immediate():  # one notifier at a time: an alert's mail is queued once
         report.counts["queued"] = jobs.notify_alerts(config, store)
     store.finish_run(run_id, "ok", report.counts["alerts"])
     return report
+
+
+def match_one_batch(store: Store, matcher, context, batch_size: int, report) -> bool:
+    """Claim one batch, score it beside other workers, record it one worker at a time (the
+    store's write lock: an item finds the alert of its story as in one process, where two
+    workers recording items of one story at once would each open one); False when no batch
+    was left to claim."""
+    with store.atomic():
+        batch = claims.claim_unmatched(store, batch_size)
+        if not batch:
+            return False
+        matches = jobs.score_batch(matcher, context, batch)
+        with store.immediate():
+            jobs.record_batch(store, context, batch, matches, report)
+    return True
 
 
 def send_claimed(config: Config, store: Store, at: datetime | None = None) -> jobs.StepReport:
