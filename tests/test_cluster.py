@@ -299,3 +299,66 @@ def test_two_workers_recording_one_story_at_once_make_one_alert(tmp_path, postgr
     assert [r.counts["items"] for r in reports] == [1, 1]  # one item each, side by side
     assert scalar(database, "select count(*) from alerts") == 1
     assert scalar(database, "select items from alerts") == 2
+
+
+@pytest.mark.slow
+def test_a_pool_process_killed_mid_batch_loses_and_repeats_nothing(
+    tmp_path, postgres_server, redis_server, mail
+):
+    """SIGKILL to the worker's pool process while it holds a claimed batch: Celery puts the
+    task back (reject_on_worker_lost), a new pool process claims the same items, and each is
+    matched once and its alert mailed once."""
+    from leaksentry.jobs import MATCH_BATCH
+    from leaksentry.records import Item
+
+    n = next(_numbers)
+    database = postgres_server.create_database(f"kill{n}")
+    path = write_config(tmp_path, smtp_port=mail.port, database=database)
+    # a small background: the batch's items are embedded while it is claimed, not before
+    text = path.read_text().replace("small_stream_margin = 0", "small_stream_margin = 0\n"
+                                    "background_items = 10")  # fmt: skip
+    path.write_text(text + f'[cluster]\nbroker = "{redis_server.database_url(n % 16)}"\n')
+    cli_run("init", "--config", str(path))
+    brief = str(FIXTURES / "briefs" / "tidewater.toml")
+    cli_run("brief", "add", brief, "--no-retro", "--config", str(path))
+    posts = MATCH_BATCH + 44  # two batches
+    with open_store(database) as store:
+        for k in range(posts):
+            words = (
+                "a haulier says forty officers and two scanner vans will wait at the Fernwick "
+                "dock east gate from a quarter past five on Friday, searching refrigerated "
+                "loads for smuggled tobacco"
+                if k % 50 == 0  # the rest name the place too: the matcher embeds them
+                else f"long queue of lorries at the Fernwick dock east gate, number {k}"
+            )
+            post = Item(f"p{k}", f"https://social.example/p/{k}", "social", "social.example",
+                        "2026-11-04T08:00:00Z", "", f"Post {k}: {words}")  # fmt: skip
+            store.add_item(post, post.url, f"h{k}")
+    config = load_config(path, env={})
+    unmatched = "select count(*) from items where matched_at is null"
+    claimed = (  # FOR UPDATE holds a row-share lock on the table until the batch commits
+        "select count(*) from pg_locks where relation = 'items'::regclass and mode = 'RowShareLock'"
+    )
+    worker = start(
+        tmp_path, "worker", "worker", "--queues", "match,send", "--concurrency", "1",
+        "--config", str(path),
+    )  # fmt: skip
+    try:
+        enqueue(make_app(config), MATCH)
+        wait_for(lambda: scalar(database, claimed) > 0, "a claimed batch", [worker], 90)
+        assert scalar(database, unmatched) == posts  # in the middle of the first batch
+        children = Path(f"/proc/{worker[0].pid}/task/{worker[0].pid}/children").read_text()
+        (pool,) = [int(pid) for pid in children.split()]
+        os.kill(pool, signal.SIGKILL)
+        wait_for(lambda: scalar(database, unmatched) == 0, "the batches", [worker], 90)
+        wait_for(lambda: queues_empty(config), "the queues to empty", [worker])
+        wait_for(lambda: len(mail.messages) >= 1, "the alert's mail", [worker])
+        time.sleep(0.5)
+    finally:
+        log = stop(*worker)
+    assert "WorkerLostError" in log
+    pairs = scalar(database, "select count(distinct brief_id || item_id) from matches")
+    assert scalar(database, "select count(*) from matches") == pairs
+    assert scalar(database, "select count(*) from outbox where state != 'sent'") == 0
+    sent = scalar(database, "select count(*) from outbox where state = 'sent'")
+    assert sent == len(mail.messages) == len({m["Message-ID"] for m in mail.messages})
