@@ -13,6 +13,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import psycopg
 
-from leaksentry.localservers import free_port
+from leaksentry.localservers import free_port, stop_server
 
 SUPERUSER = "leaksentry"
 START_TIMEOUT_S = 60
@@ -130,16 +131,8 @@ class LocalPostgres:
 
     def stop(self) -> None:
         """Fast shutdown (SIGINT: clients are disconnected), then the folder is removed."""
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(2)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self.folder:
-            shutil.rmtree(self.folder, ignore_errors=True)
-            self.folder = None
+        stop_server(self.process, self.folder, signal.SIGINT, timeout=30)
+        self.folder = None
 
     def __enter__(self) -> LocalPostgres:
         return self.start()

@@ -9,13 +9,14 @@ stops. Unlike PostgreSQL, Redis runs as root without complaint.
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from leaksentry.localservers import free_port
+from leaksentry.localservers import free_port, stop_server
 
 START_TIMEOUT_S = 30
 
@@ -96,16 +97,8 @@ class LocalRedis:
 
     def stop(self) -> None:
         """SIGTERM (with no persistence it exits at once), then the folder is removed."""
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self.folder:
-            shutil.rmtree(self.folder, ignore_errors=True)
-            self.folder = None
+        stop_server(self.process, self.folder, signal.SIGTERM, timeout=10)
+        self.folder = None
 
     def __enter__(self) -> LocalRedis:
         return self.start()

@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import json
 import mimetypes
+import shutil
 import socket
 import ssl
+import subprocess
 import sys
 import threading
 import time
@@ -308,3 +310,17 @@ def _first_below(descending: list[int], bound: int) -> int:
         else:
             high = middle
     return low
+
+
+def stop_server(process, folder, signal: int, timeout: float) -> None:
+    """Stop a throwaway test server (`signal`, then SIGKILL after `timeout` seconds) and
+    remove its temporary folder: what localpostgres and localredis share."""
+    if process and process.poll() is None:
+        process.send_signal(signal)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
