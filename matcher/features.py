@@ -127,7 +127,7 @@ def measure(briefs, items, info=term_info) -> dict[str, np.ndarray]:
         details = mine[:, brief.n_summary :]
         out["detail_sim"][:, k, : details.shape[1]] = details
     index = FactIndex(briefs, info)
-    brief_times = [_minutes(b.terms) for b in briefs]
+    timed = [_BriefTimes(k, b) for k, b in enumerate(briefs) if b.dates or b.periods]
     for i, item in enumerate(items):
         if looks_back(item):
             out["past"][i, :] = 1.0
@@ -137,15 +137,18 @@ def measure(briefs, items, info=term_info) -> dict[str, np.ndarray]:
         for (k, j), mass in index.shared(item.terms, length).items():
             cap = MAX_REST_INFO if j == index.groups[k] - 1 else MAX_DETAIL_INFO
             out["detail_facts"][i, k, j] = min(cap, mass)
-        if not (item.periods or any(t.startswith("date:") for t in item.terms)):
+        days = {t for t in item.terms if t.startswith("date:")}
+        if not (item.periods or days):
             continue
         today = published.date().isoformat() if published else ""
+        coming = [date.fromisoformat(d[5:]) for d in days if today and d[5:] > today]
         item_times = _minutes(item.terms)
-        for k, brief in enumerate(briefs):
-            if _clash(brief_times[k], item_times):
+        for brief in timed:  # the item's days are read once; a brief without any is skipped
+            k = brief.k
+            if _clash(brief.times, item_times):
                 continue  # same day, another hour: another event (no timing evidence)
-            out["day"][i, k] = _ahead(brief.dates & item.terms, today)
-            out["other_day"][i, k] = _elsewhen(brief.dates, item.terms, today)
+            out["day"][i, k] = _ahead(brief.dates & days, today)
+            out["other_day"][i, k] = _elsewhen(brief.days, coming)
             periods = brief.periods & item.periods
             out["week"][i, k] = any(p.startswith("week:") for p in periods)
             out["month"][i, k] = any(p.startswith("month:") for p in periods)
@@ -194,20 +197,27 @@ def _ahead(shared_days: set[str], today: str) -> bool:
     return any(atom.startswith("date:") and atom[5:] > today for atom in shared_days)
 
 
-def _elsewhen(brief_days: set[str], item_atoms: set[str], today: str) -> bool:
-    """Does the item name days still to come, none of them near any of the brief's days?
-    Then it announces another occasion: a fair on the 23rd, a store opening on the 30th,
-    a siren test on the 4th, beside a plan for the 22nd. (Days already past say nothing:
-    a report of last month's case does not contradict next week's plan.)"""
-    if not today or not brief_days:
+class _BriefTimes:
+    """What `measure` compares an item's days with, read once per brief."""
+
+    def __init__(self, k: int, brief):
+        self.k = k
+        self.dates = brief.dates
+        self.periods = brief.periods
+        self.days = [date.fromisoformat(d[5:]) for d in brief.dates]
+        self.times = _minutes(brief.terms)
+
+
+def _elsewhen(brief_days: list[date], coming: list[date]) -> bool:
+    """Does the item name days still to come (`coming`: after its publication), none of them
+    near any of the brief's days? Then it announces another occasion: a fair on the 23rd, a
+    store opening on the 30th, a siren test on the 4th, beside a plan for the 22nd. (Days
+    already past say nothing: a report of last month's case does not contradict next week's
+    plan; an item without a publication time has no days to come.)"""
+    if not coming or not brief_days:
         return False
-    coming = [a[5:] for a in item_atoms if a.startswith("date:") and a[5:] > today]
-    if not coming:
-        return False
-    wanted = [date.fromisoformat(d[5:]) for d in brief_days]
     return all(
-        min(abs((date.fromisoformat(day) - w).days) for w in wanted) > DAY_TOLERANCE
-        for day in coming
+        min(abs((day - wanted).days) for wanted in brief_days) > DAY_TOLERANCE for day in coming
     )
 
 
