@@ -348,11 +348,21 @@ class Matcher:
         s = self.settings
         thresholds = [self.threshold(b.brief.id) for b in briefs]
         bar = s.candidate_floor if all_scores else s.threshold
-        self.embed(items, self._may_reach(briefs, items, thresholds, bar, all_scores))
-        measured = measure(briefs, items, self.background.term_info)
-        evidence = self._evidence(briefs, items, measured)
+        info = self.background.term_info
+        first = measure(briefs, items, info)  # names, numbers, days: all without the model
+        reach = self._may_reach(briefs, items, first, thresholds, bar)
+        if not all_scores:  # an alert also needs a name or number, in the brief's window
+            reach &= first["facts"] > 0
+            reach &= np.array(
+                [[b.brief.is_leak_time(it.item.published_at()) for b in briefs] for it in items]
+            )
+        rows = reach.any(axis=1)
+        self.embed(items, list(rows))
+        chosen = [items[n] for n in np.flatnonzero(rows)]
+        measured = measure(briefs, chosen, info)  # again, now with the meaning of each
+        evidence = self._evidence(briefs, chosen, measured)
         results = []
-        for i, prepared_item in enumerate(items):
+        for i, prepared_item in enumerate(chosen):
             published = prepared_item.item.published_at()
             for k, prepared_brief in enumerate(briefs):
                 score = _score(float(evidence[i, k]), thresholds[k])
@@ -367,28 +377,15 @@ class Matcher:
                     )
         return results
 
-    def _may_reach(self, briefs, items, thresholds, bar: float, all_scores: bool) -> list[bool]:
-        """The items still to embed whose evidence could reach `bar` with some brief if their
-        meaning were the best there is (TOPIC_CEILING, where meaning saturates). Everything else in the
-        evidence (names, numbers, days) is read without the model, and attribution by
-        meaning only lowers it, so an item left out here could not reach `bar` embedded
-        either: this step changes no decision and no recorded score."""
-        waiting = [n for n, item in enumerate(items) if item.pending is not None]
-        wanted = [False] * len(items)
-        if not waiting:
-            return wanted
-        subset = [items[n] for n in waiting]
-        measured = measure(briefs, subset, self.background.term_info)
-        ceiling = self._evidence(briefs, subset, measured, best_meaning=True)
-        need = ceiling + CEILING_MARGIN - np.array(thresholds)[None, :] >= _units(bar)
-        if not all_scores:  # an alert also needs a name or number, in the brief's window
-            need &= measured["facts"] > 0
-            need &= np.array(
-                [[b.brief.is_leak_time(it.item.published_at()) for b in briefs] for it in subset]
-            )
-        for n, reach in zip(waiting, need.any(axis=1), strict=True):
-            wanted[n] = bool(reach)
-        return wanted
+    def _may_reach(self, briefs, items, measured, thresholds, bar: float) -> np.ndarray:
+        """Which (item, brief) pairs could score `bar` if the item's meaning were the best
+        there is (TOPIC_CEILING, where meaning saturates). Everything else in the evidence
+        (names, numbers, days) is read without the model, and attribution by meaning only
+        lowers it, so an item with no such pair could not reach `bar` embedded either: it
+        is neither embedded nor measured again, which changes no decision and no recorded
+        score."""
+        ceiling = self._evidence(briefs, items, measured, best_meaning=True)
+        return ceiling + CEILING_MARGIN - np.array(thresholds)[None, :] >= _units(bar)
 
     def evidence(self, briefs: list[PreparedBrief], items: list[PreparedItem]) -> np.ndarray:
         """The evidence of every (item, brief) pair, shaped (items, briefs); log10 units."""
