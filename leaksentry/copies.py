@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 SHINGLE = 3
 COPY_JACCARD = 0.7  # this much of the two texts' word 3-grams shared: a copy...
@@ -20,13 +21,18 @@ COPY_CONTAINMENT = 0.85  # ...or this much of the shorter text's 3-grams inside 
 MIN_CONTAINED = 12  # containment counts only for a text of at least this many 3-grams
 
 
-def shingles(text: str) -> set[str]:
-    """The word 3-grams of a text (lower case, accents composed); short texts give one."""
+@lru_cache(maxsize=256)  # a few megabytes of long articles
+def shingles(text: str) -> frozenset[str]:
+    """The word 3-grams of a text (lower case, accents composed); short texts give one.
+    Kept for the last texts read: a batch of alerts compares each new item with the same
+    stories' texts again and again."""
     words = re.findall(r"\w+", unicodedata.normalize("NFC", text or "").lower())
-    return {" ".join(words[i : i + SHINGLE]) for i in range(max(1, len(words) - SHINGLE + 1))}
+    return frozenset(
+        " ".join(words[i : i + SHINGLE]) for i in range(max(1, len(words) - SHINGLE + 1))
+    )
 
 
-def similarity(a: set[str], b: set[str]) -> tuple[float, float]:
+def similarity(a: frozenset[str], b: frozenset[str]) -> tuple[float, float]:
     """(Jaccard, containment of the smaller set in the larger) of two shingle sets."""
     if not a or not b:
         return 0.0, 0.0
@@ -34,7 +40,7 @@ def similarity(a: set[str], b: set[str]) -> tuple[float, float]:
     return shared / len(a | b), shared / min(len(a), len(b))
 
 
-def is_copy(a: set[str], b: set[str]) -> bool:
+def is_copy(a: frozenset[str], b: frozenset[str]) -> bool:
     """The same text, near enough: an edited copy, not another article on the same topic."""
     jaccard, containment = similarity(a, b)
     return jaccard >= COPY_JACCARD or (
