@@ -351,25 +351,23 @@ class Matcher:
         info = self.background.term_info
         first = measure(briefs, items, info)  # names, numbers, days: all without the model
         reach = self._may_reach(briefs, items, first, thresholds, bar)
+        in_window = leak_time(briefs, items)
         if not all_scores:  # an alert also needs a name or number, in the brief's window
-            reach &= first["facts"] > 0
-            reach &= np.array(
-                [[b.brief.is_leak_time(it.item.published_at()) for b in briefs] for it in items]
-            )
+            reach &= (first["facts"] > 0) & in_window
         rows = reach.any(axis=1)
         self.embed(items, list(rows))
         chosen = [items[n] for n in np.flatnonzero(rows)]
         measured = measure(briefs, chosen, info)  # again, now with the meaning of each
         evidence = self._evidence(briefs, chosen, measured)
         results = []
+        in_window = in_window[rows]
         for i, prepared_item in enumerate(chosen):
-            published = prepared_item.item.published_at()
             for k, prepared_brief in enumerate(briefs):
                 score = _score(float(evidence[i, k]), thresholds[k])
                 alert = (
                     score >= s.threshold
                     and measured["facts"][i, k] > 0  # meaning alone never alerts
-                    and prepared_brief.brief.is_leak_time(published)
+                    and in_window[i, k]
                 )
                 if alert or (all_scores and score >= s.candidate_floor):
                     results.append(
@@ -459,6 +457,21 @@ class Matcher:
             evidence=evidence,
             alert=alert,
         )
+
+
+def leak_time(briefs: list[PreparedBrief], items: list[PreparedItem]) -> np.ndarray:
+    """Brief.is_leak_time of every (item, brief) pair, shaped (items, briefs): each item's
+    time and each brief's window read once (a batch meets a thousand briefs)."""
+    never, ever = date.min.toordinal(), date.max.toordinal()
+    windows = [b.brief.window() for b in briefs]
+    start = np.array([w[0].toordinal() if w[0] else never for w in windows])
+    until = np.array([w[1].toordinal() if w[1] else ever for w in windows])
+    days = []
+    for item in items:
+        published = item.item.published_at()
+        days.append(published.astimezone(UTC).date().toordinal() if published else -1)
+    day = np.array(days)[:, None]
+    return (day < 0) | ((day >= start[None, :]) & (day <= until[None, :]))
 
 
 def _text_atoms(text: str, reference, lang: str | None, brief_text: bool = False) -> set[str]:

@@ -195,3 +195,19 @@ def test_a_streams_volume_comes_from_its_publication_times():
     times = [start + timedelta(hours=n) for n in range(24 * 14)]  # one an hour, two weeks
     assert items_per_week(times) == pytest.approx(168, rel=0.05)
     assert items_per_week([None, None], default=123.0) == 123.0
+
+
+def test_leak_time_of_a_batch_is_each_pairs_window(matcher):
+    """The batch form (one array for a thousand briefs) says what Brief.is_leak_time says:
+    the window's first and last days count, a time is read in UTC ("23:30 at -05:00" on the
+    6th is the 7th), and an item without a time or a brief without a window is leak time."""
+    from matcher.scoring import leak_time
+
+    briefs = [DOCK, DEPOT, Brief(id="T-FROM", codename="C", summary="s", active_from="2026-11-03")]
+    prepared = [matcher.prepare_brief(b) for b in briefs]
+    times = [None, "2026-10-19T23:59:00Z", "2026-10-20T00:00:00Z", "2026-11-06T23:30:00-05:00",
+             "2026-11-06T12:00:00+02:00", "2026-11-02T09:00:00Z", "2027-01-01"]  # fmt: skip
+    items = matcher.prepare_items([item("x", published=t) for t in times])
+    expected = [[b.is_leak_time(i.item.published_at()) for b in briefs] for i in items]
+    assert leak_time(prepared, items).tolist() == expected
+    assert expected[3][0] is False and expected[4][0] is True and expected[1][0] is False
