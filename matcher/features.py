@@ -106,28 +106,48 @@ class FactIndex:
         return mass
 
 
-def measure(briefs, items, info=term_info) -> dict[str, np.ndarray]:
+class Watched:
+    """What `measure` needs of a set of briefs, read once for many batches: their rows of
+    vectors, which rows are whose details, their names and numbers (FactIndex) and their
+    days. A service scoring batch after batch against the same thousand briefs builds it
+    once per brief set and background (Matcher keeps it)."""
+
+    def __init__(self, briefs, info=term_info):
+        self.briefs = briefs
+        self.most = max((len(b.specific) for b in briefs), default=1)
+        sizes = [len(b.vectors) for b in briefs]
+        self.rows = np.concatenate([b.vectors for b in briefs]) if briefs else None
+        self.starts = np.cumsum([0] + sizes[:-1])
+        # (briefs, most): the row of each brief's detail j, or the zero column past the end
+        self.detail_rows = np.full((len(briefs), self.most), sum(sizes))
+        for k, brief in enumerate(briefs):
+            details = np.arange(brief.n_summary, sizes[k])[: self.most]
+            self.detail_rows[k, : len(details)] = self.starts[k] + details
+        self.index = FactIndex(briefs, info)
+        self.timed = [_BriefTimes(k, b) for k, b in enumerate(briefs) if b.dates or b.periods]
+
+
+def measure(briefs, items, info=term_info, watched: Watched | None = None) -> dict[str, np.ndarray]:
     """Every measurement of every (item, brief) pair; see the module docstring. `info`: what
-    a shared name or number is worth (the background model's `term_info`)."""
+    a shared name or number is worth (the background model's `term_info`); `watched`: the
+    briefs read once for many batches (built here when not given)."""
     n_items, n_briefs = len(items), len(briefs)
-    most = max((len(b.specific) for b in briefs), default=1)
+    if watched is None:
+        watched = Watched(briefs, info)
+    most = watched.most
     out = {name: np.zeros((n_items, n_briefs), dtype=np.float32) for name in NAMES}
     out["detail_facts"] = np.zeros((n_items, n_briefs, most), dtype=np.float32)
     out["detail_sim"] = np.zeros((n_items, n_briefs, most), dtype=np.float32)
     if not n_items or not n_briefs:
         return out
-    rows = np.concatenate([b.vectors for b in briefs])
-    row_brief = np.concatenate([np.full(len(b.vectors), k) for k, b in enumerate(briefs)])
     passages = np.concatenate([i.vectors for i in items])
     starts = np.cumsum([0] + [len(i.vectors) for i in items[:-1]])
-    best = np.maximum.reduceat(passages @ rows.T, starts, axis=0)  # items x brief rows
-    for k, brief in enumerate(briefs):
-        mine = best[:, row_brief == k]
-        out["topic"][:, k] = mine.max(axis=1)
-        details = mine[:, brief.n_summary :]
-        out["detail_sim"][:, k, : details.shape[1]] = details
-    index = FactIndex(briefs, info)
-    timed = [_BriefTimes(k, b) for k, b in enumerate(briefs) if b.dates or b.periods]
+    best = np.maximum.reduceat(passages @ watched.rows.T, starts, axis=0)  # items x brief rows
+    out["topic"] = np.maximum.reduceat(best, watched.starts, axis=1)
+    padded = np.concatenate([best, np.zeros((n_items, 1), dtype=best.dtype)], axis=1)
+    out["detail_sim"] = padded[:, watched.detail_rows]
+    index = watched.index
+    timed = watched.timed
     for i, item in enumerate(items):
         if looks_back(item):
             out["past"][i, :] = 1.0

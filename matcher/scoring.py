@@ -41,7 +41,7 @@ from matcher.dates import (
     time_atoms,
 )
 from matcher.embedder import Embedder, VectorCache
-from matcher.features import DETAIL_INFO, measure
+from matcher.features import DETAIL_INFO, Watched, measure
 from matcher.lang import item_language
 from matcher.rarity import term_info
 from matcher.records import Brief, Item, Match
@@ -158,6 +158,8 @@ class Matcher:
         self.brief_offsets: dict[str, float] = {}
         # the cascade: the names and numbers of every brief prepared so far, by brief id
         self._watched: dict[str, set[str]] = {}
+        # the last brief set read for measure, with the background it was read against
+        self._table: tuple[Background, Watched] | None = None
 
     # -- preparing -------------------------------------------------------------------------
 
@@ -348,8 +350,8 @@ class Matcher:
         s = self.settings
         thresholds = [self.threshold(b.brief.id) for b in briefs]
         bar = s.candidate_floor if all_scores else s.threshold
-        info = self.background.term_info
-        first = measure(briefs, items, info)  # names, numbers, days: all without the model
+        info, table = self.background.term_info, self.watched(briefs)
+        first = measure(briefs, items, info, table)  # names, numbers, days: without the model
         reach = self._may_reach(briefs, items, first, thresholds, bar)
         in_window = leak_time(briefs, items)
         if not all_scores:  # an alert also needs a name or number, in the brief's window
@@ -357,7 +359,7 @@ class Matcher:
         rows = reach.any(axis=1)
         self.embed(items, list(rows))
         chosen = [items[n] for n in np.flatnonzero(rows)]
-        measured = measure(briefs, chosen, info)  # again, now with the meaning of each
+        measured = measure(briefs, chosen, info, table)  # again, with the meaning of each
         evidence = self._evidence(briefs, chosen, measured)
         results = []
         in_window = in_window[rows]
@@ -375,6 +377,20 @@ class Matcher:
                     )
         return results
 
+    def watched(self, briefs: list[PreparedBrief]) -> Watched:
+        """The briefs as `measure` reads them, built once while the same briefs are scored
+        against the same background (a service's batches; 1,000 briefs take seconds)."""
+        if self._table is not None:
+            background, table = self._table
+            same = len(table.briefs) == len(briefs) and all(
+                a is b for a, b in zip(table.briefs, briefs, strict=True)
+            )
+            if same and background is self.background:
+                return table
+        table = Watched(list(briefs), self.background.term_info)
+        self._table = (self.background, table)
+        return table
+
     def _may_reach(self, briefs, items, measured, thresholds, bar: float) -> np.ndarray:
         """Which (item, brief) pairs could score `bar` if the item's meaning were the best
         there is (TOPIC_CEILING, where meaning saturates). Everything else in the evidence
@@ -388,7 +404,8 @@ class Matcher:
     def evidence(self, briefs: list[PreparedBrief], items: list[PreparedItem]) -> np.ndarray:
         """The evidence of every (item, brief) pair, shaped (items, briefs); log10 units."""
         self.embed(items)
-        return self._evidence(briefs, items, measure(briefs, items, self.background.term_info))
+        measured = measure(briefs, items, self.background.term_info, self.watched(briefs))
+        return self._evidence(briefs, items, measured)
 
     def _evidence(self, briefs, items, measured, best_meaning: bool = False) -> np.ndarray:
         """Topic + facts + timing (+ attribution, which only lowers), in log10 units.

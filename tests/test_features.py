@@ -211,3 +211,15 @@ def test_leak_time_of_a_batch_is_each_pairs_window(matcher):
     expected = [[b.is_leak_time(i.item.published_at()) for b in briefs] for i in items]
     assert leak_time(prepared, items).tolist() == expected
     assert expected[3][0] is False and expected[4][0] is True and expected[1][0] is False
+
+
+def test_the_briefs_are_read_once_per_brief_set_and_background(matcher):
+    """Matcher.watched: the same briefs against the same background are read once; another
+    brief set, or a new calibration (rarer or commoner names), reads them again."""
+    briefs = [matcher.prepare_brief(b) for b in (DOCK, DEPOT)]
+    first = matcher.watched(briefs)
+    assert matcher.watched(list(briefs)) is first
+    assert matcher.watched(briefs[:1]) is not first
+    again = matcher.watched(briefs)
+    matcher.calibrate(briefs, matcher.prepare_items([item("x")], full=True))
+    assert matcher.watched(briefs) is not again
