@@ -18,16 +18,17 @@ import sys
 import time
 from pathlib import Path
 
+import clusterdata
 import psycopg
 import pytest
 
 from leaksentry.localservers import MailCatcher, StaticSite
 
-import clusterdata
 from conftest import cli_run, write_config
 
 ITEMS = int(os.environ.get("LEAKSENTRY_CLUSTER_ITEMS", "400"))
 BRIEFS, SOURCES, WORKERS = 20, 10, 3
+MODEL = "all-MiniLM-L6-v2@onnx-int8"  # starts faster than torch, in each worker process
 VISIBILITY = 30  # seconds: a killed worker's task goes to another worker after this
 
 
@@ -126,7 +127,7 @@ def test_three_workers_two_killed_store_match_and_mail_everything_once(
         folder = tmp_path / "cluster"
         folder.mkdir()
         db = postgres_server.create_database("clusterkill")
-        config = write_config(folder, sources, smtp_port=mail.port, database=db)
+        config = write_config(folder, sources, smtp_port=mail.port, database=db, model=MODEL)
         with config.open("a") as out:
             out.write(
                 f'[cluster]\nbroker = "{redis_server.database_url(14)}"\n'
@@ -152,9 +153,7 @@ def test_three_workers_two_killed_store_match_and_mail_everything_once(
             killed["match"] = victim
             # another in the middle of sending: the mail server slow to take a recipient
             mail.rcpt_delay = 30.0
-            wait_for(
-                lambda: mail.in_rcpt and held_by(db, "outbox"), "a send in flight", 240, logs
-            )
+            wait_for(lambda: mail.in_rcpt and held_by(db, "outbox"), "a send in flight", 240, logs)
             victim = held_by(db, "outbox")[0]
             os.killpg(workers[victim][0].pid, signal.SIGKILL)
             killed["send"] = victim
@@ -209,7 +208,7 @@ def test_three_workers_two_killed_store_match_and_mail_everything_once(
         with SlowMail() as single_mail:
             folder = tmp_path / "single"
             folder.mkdir()
-            config = write_config(folder, sources, smtp_port=single_mail.port)
+            config = write_config(folder, sources, smtp_port=single_mail.port, model=MODEL)
             cli_run("init", "--config", str(config))
             cli_run("brief", "add", "--no-retro", *brief_files, "--config", str(config))
             for step in ("crawl", "match", "send"):
