@@ -231,3 +231,20 @@ def test_three_workers_two_killed_store_match_and_mail_everything_once(
         f"\n{ITEMS} items: cluster {cluster_seconds:.0f} s (killed {json.dumps(killed)}), "
         f"one process {single_seconds:.0f} s"
     )
+
+
+def test_the_visibility_timeout_is_a_setting(tmp_path):
+    from leaksentry.cluster.app import make_app
+    from leaksentry.config import load_config
+
+    database = "postgresql://leaksentry@127.0.0.1/none"
+    config = write_config(tmp_path, database=database)
+    with config.open("a") as out:
+        out.write('[cluster]\nbroker = "redis://127.0.0.1:1/0"\n')
+    loaded = load_config(config, env={})
+    assert loaded.visibility_timeout == 7200  # two hours unless set
+    with config.open("a") as out:
+        out.write('visibility_timeout = "30s"\n')
+    loaded = load_config(config, env={})
+    assert loaded.visibility_timeout == 30
+    assert make_app(loaded).conf.broker_transport_options == {"visibility_timeout": 30}
