@@ -127,15 +127,21 @@ def main() -> None:
         feeds = clusterdata.write_sites(work / "site", per_source)
         brief_files = [str(p) for p in clusterdata.write_briefs(work / "briefs", briefs)]
         with StaticSite(work / "site") as site:
-            figures = {"one process, SQLite": single(work, feeds, site.url, brief_files)}
+            print(
+                f"{args.items} items, {args.briefs} briefs, {SOURCES} sources, model {MODEL}, "
+                f"{os.cpu_count()} cores (crawl + match + send, wall time)",
+                flush=True,
+            )
+            show("one process, SQLite", single(work, feeds, site.url, brief_files), args.items)
             for n in counts:
-                figures[f"{n} worker(s), PostgreSQL"] = cluster(
+                seconds = cluster(
                     work, n, feeds, site.url, brief_files, pg, redis, args.items, args.briefs
                 )
-    print(f"{args.items} items, {args.briefs} briefs, {SOURCES} sources, model {MODEL}, "
-          f"{os.cpu_count()} cores (crawl + match + send, wall time)")  # fmt: skip
-    for name, seconds in figures.items():
-        print(f"  {name:<26} {seconds:7.1f} s  {args.items / seconds:7.1f} items/s")
+                show(f"{n} worker(s), PostgreSQL", seconds, args.items)
+
+
+def show(name: str, seconds: float, items: int) -> None:
+    print(f"  {name:<26} {seconds:7.1f} s  {items / seconds:7.1f} items/s", flush=True)
 
 
 if __name__ == "__main__":
