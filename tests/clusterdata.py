@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import html
 import random
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from email.utils import format_datetime
 from pathlib import Path
+
+from leaksentry import clock
 
 AGENCIES = [
     "Border Revenue Unit",
@@ -154,7 +156,7 @@ def ordinary(rng: random.Random, n: int) -> tuple[str, str]:
 def stream(items: int, briefs: int, sources: int, today: date | None = None, seed: int = 13):
     """The briefs and, per source, its articles (title, text): `items` in all, one leak per
     brief spread over the sources and the stream."""
-    today = today or datetime.now(UTC).date()
+    today = today or clock.now().date()
     rng = random.Random(seed)
     chosen = [brief(n, today) for n in range(briefs)]
     articles = [ordinary(rng, n) for n in range(items - len(chosen))]
@@ -166,7 +168,7 @@ def stream(items: int, briefs: int, sources: int, today: date | None = None, see
 
 def write_sites(root: Path, per_source: list[list[tuple[str, str]]]) -> list[str]:
     """Under root: s0/, s1/, ... each with feed.rss and articles/aN.html. The feed paths."""
-    now = datetime.now(UTC)
+    now = clock.now()
     feeds = []
     for k, articles in enumerate(per_source):
         folder = root / f"s{k}"
