@@ -431,9 +431,10 @@ def _build(file: Path | None, data: dict, base: Path, env) -> Config:
         channels=_channels(data.get("channels", {}), where, env),
     )
     config.broker = _broker(data.get("cluster"), config.database, where, env)
-    if config.broker and "visibility_timeout" in data["cluster"]:
+    cluster = data.get("cluster") or {}  # (a table: _broker checked it)
+    if "visibility_timeout" in cluster:
         config.visibility_timeout = parse_interval(
-            data["cluster"]["visibility_timeout"], where, "visibility_timeout"
+            cluster["visibility_timeout"], where, "[cluster] visibility_timeout"
         )
     if config.smtp.ca_file:
         config.smtp.ca_file = str(resolve(config.smtp.ca_file, ""))
