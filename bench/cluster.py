@@ -5,8 +5,14 @@ and Redis, and by one process over a SQLite file (`leaksentry crawl`, `match`, `
 
 Timed from the scheduler's start (the workers started and ready before) until every item is
 matched and every alert mailed; the workers load the model on their first match task, so the
-figure includes that once per worker, as a fresh cluster pays it. Printed: seconds and items
-per second per setting, and the rate per worker.
+figure includes that once per worker, as a fresh cluster pays it. Printed per setting: wall
+seconds, items per second, the CPU seconds of leaksentry's processes (workers, their crawl
+children, the scheduler; PostgreSQL's and Redis's own not counted) and items per CPU second,
+the per-core rate that docs/SCALING.md sizes a cluster from.
+
+The matcher calibrates as in tests/test_cluster_kill.py (a 20-item sample, a fixed volume):
+a fresh store would otherwise embed its whole stream to calibrate, again each time the
+stream doubles, which a running service does once a day; these are steady-state rates.
 
     .venv/bin/python bench/cluster.py [--items 2000] [--briefs 20] [--workers 1,2,3]
 """
@@ -15,6 +21,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
+import resource
 import signal
 import subprocess
 import sys
@@ -35,7 +43,8 @@ from leaksentry.localredis import LocalRedis  # noqa: E402
 from leaksentry.localservers import MailCatcher, StaticSite  # noqa: E402
 
 SOURCES = 10
-MODEL = "all-MiniLM-L6-v2@onnx-int8"
+MODEL = "all-MiniLM-L6-v2"  # the default: float32 ONNX
+MATCHER = ["[matcher]", "background_items = 20", "items_per_day = 300"]
 
 
 def leaksentry(*args: str) -> None:
@@ -44,7 +53,7 @@ def leaksentry(*args: str) -> None:
 
 def config_file(folder: Path, feeds: list[str], site: str, mail: int, extra: list[str]) -> Path:
     folder.mkdir(parents=True)
-    lines = [*extra, 'key_file = "ls.key"', f'model = "{MODEL}"']
+    lines = [*extra, 'key_file = "ls.key"', f'model = "{MODEL}"', *MATCHER]
     lines += ["[smtp]", 'host = "127.0.0.1"', f"port = {mail}", "timeout = 5"]
     for k, feed in enumerate(feeds):
         lines += ["[[source]]", f'name = "s{k}"', 'kind = "feed"', f'url = "{site}{feed}"']
@@ -61,23 +70,39 @@ def prepare(config: Path, brief_files: list[str]) -> None:
     leaksentry("brief", "add", "--no-retro", *brief_files, "--config", str(config))
 
 
-def single(work: Path, feeds, site, brief_files) -> float:
+def cpu_seconds() -> float:
+    """User + system CPU of this process's children that ended and were waited for (with
+    theirs: a worker's pool processes and crawl children count once the worker has ended)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def single(work: Path, feeds, site, brief_files) -> tuple[float, float, dict]:
     with MailCatcher() as mail:
         config = config_file(work / "single", feeds, site, mail.port, ['database = "ls.db"'])
         prepare(config, brief_files)
-        began = time.monotonic()
+        began, cpu = time.monotonic(), cpu_seconds()
+        steps = {}
         for step in ("crawl", "match", "send"):
+            started = time.monotonic()
             leaksentry(step, "--config", str(config))
-        return time.monotonic() - began
+            steps[step] = time.monotonic() - started
+        return time.monotonic() - began, cpu_seconds() - cpu, steps
 
 
-def cluster(work: Path, n: int, feeds, site, brief_files, pg, redis, items, briefs) -> float:
+TASK = re.compile(r"Task leaksentry\.(\w+)\[[^]]*\] succeeded in ([0-9.]+)s")
+
+
+def cluster(
+    work: Path, n: int, feeds, site, brief_files, pg, redis, items, briefs
+) -> tuple[float, float, dict]:
     db = pg.create_database(f"bench{n}")
     with MailCatcher() as mail:
         extra = [f'database = "{db}"', "[cluster]", f'broker = "{redis.database_url(n)}"']
         config = config_file(work / f"cluster{n}", feeds, site, mail.port, extra)
         prepare(config, brief_files)
         logs = [work / f"cluster{n}" / f"w{k}.log" for k in range(n)]
+        cpu = cpu_seconds()
         workers = [
             subprocess.Popen(
                 [sys.executable, "-m", "leaksentry", "worker", "--concurrency", "1",
@@ -86,6 +111,7 @@ def cluster(work: Path, n: int, feeds, site, brief_files, pg, redis, items, brie
             )
             for log in logs
         ]  # fmt: skip
+        scheduler = None
         try:
             while not all("ready." in log.read_text() for log in logs):
                 time.sleep(0.2)
@@ -101,17 +127,25 @@ def cluster(work: Path, n: int, feeds, site, brief_files, pg, redis, items, brie
                     ).fetchall()  # fmt: skip
                     if stored >= items and not unmatched and len(mail.messages) >= briefs:
                         break
+                    if time.monotonic() - began > 1800:
+                        raise SystemExit(f"{n} worker(s): not done after 30 minutes; see {logs}")
                     time.sleep(0.2)
             seconds = time.monotonic() - began
         finally:
-            for process in [*workers, scheduler]:
+            running = [*workers, *([scheduler] if scheduler else [])]
+            for process in running:
                 process.send_signal(signal.SIGTERM)
-            for process in [*workers, scheduler]:
+            for process in running:
                 try:
                     process.wait(timeout=60)
                 except subprocess.TimeoutExpired:
                     os.killpg(process.pid, signal.SIGKILL)
-    return seconds
+                    process.wait()
+        tasks: dict[str, float] = {}
+        for log in logs:
+            for kind, took in TASK.findall(log.read_text()):
+                tasks[kind] = tasks.get(kind, 0.0) + float(took)
+    return seconds, cpu_seconds() - cpu, tasks
 
 
 def main() -> None:
@@ -129,19 +163,27 @@ def main() -> None:
         with StaticSite(work / "site") as site:
             print(
                 f"{args.items} items, {args.briefs} briefs, {SOURCES} sources, model {MODEL}, "
-                f"{os.cpu_count()} cores (crawl + match + send, wall time)",
+                f"{os.cpu_count()} cores (crawl + match + send)",
                 flush=True,
             )
-            show("one process, SQLite", single(work, feeds, site.url, brief_files), args.items)
+            print(f"  {'':<24} {'wall':>8} {'items/s':>8} {'CPU':>8} {'items/CPU s':>12}")
+            seconds, cpu, steps = single(work, feeds, site.url, brief_files)
+            show("one process, SQLite", seconds, cpu, args.items, steps)
             for n in counts:
-                seconds = cluster(
+                seconds, cpu, tasks = cluster(
                     work, n, feeds, site.url, brief_files, pg, redis, args.items, args.briefs
                 )
-                show(f"{n} worker(s), PostgreSQL", seconds, args.items)
+                show(f"{n} worker(s), PostgreSQL", seconds, cpu, args.items, tasks)
 
 
-def show(name: str, seconds: float, items: int) -> None:
-    print(f"  {name:<26} {seconds:7.1f} s  {items / seconds:7.1f} items/s", flush=True)
+def show(name: str, seconds: float, cpu: float, items: int, parts: dict) -> None:
+    """One line; then where the time went: the single process's steps (wall), or the
+    workers' task time by kind (summed over the workers)."""
+    print(
+        f"  {name:<24} {seconds:7.1f}s {items / seconds:8.1f} {cpu:7.1f}s {items / cpu:12.1f}",
+        flush=True,
+    )
+    print("  " + " " * 26 + ", ".join(f"{k} {v:.1f} s" for k, v in parts.items()), flush=True)
 
 
 if __name__ == "__main__":
