@@ -54,7 +54,7 @@ TOP_LEVEL_KEYS = {
     "download_timeout",
     "cluster",
 }
-CLUSTER_KEYS = {"broker"}
+CLUSTER_KEYS = {"broker", "visibility_timeout"}
 BROKER_SCHEMES = ("redis://", "rediss://")
 SMTP_KEYS = {
     "host",
@@ -123,6 +123,9 @@ class Config:
     download_timeout: int = 30
     # [cluster] broker: a Redis URL; set, the work runs on Celery workers (leaksentry.cluster)
     broker: str | None = None
+    # [cluster] visibility_timeout: seconds before the broker hands a task that a vanished
+    # worker left unacknowledged to another (longer than the longest task; default 2 h)
+    visibility_timeout: int = 7200
 
     def source(self, name: str) -> Source:
         for source in self.sources:
@@ -428,6 +431,11 @@ def _build(file: Path | None, data: dict, base: Path, env) -> Config:
         channels=_channels(data.get("channels", {}), where, env),
     )
     config.broker = _broker(data.get("cluster"), config.database, where, env)
+    cluster = data.get("cluster") or {}  # (a table: _broker checked it)
+    if "visibility_timeout" in cluster:
+        config.visibility_timeout = parse_interval(
+            cluster["visibility_timeout"], where, "[cluster] visibility_timeout"
+        )
     if config.smtp.ca_file:
         config.smtp.ca_file = str(resolve(config.smtp.ca_file, ""))
         if not Path(config.smtp.ca_file).is_file():

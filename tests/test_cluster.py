@@ -230,6 +230,63 @@ def test_claims_skip_rows_another_worker_holds(tmp_path, postgres_server):
             assert [item.id for item in claims.claim_unmatched(two, 5)] == ["i2", "i3", "i4"]
 
 
+def test_a_batchs_vectors_are_shared_at_once_and_never_hold_another_batch(postgres_server):
+    """The match task's vector cache writes on a connection of its own (work.vector_cache),
+    committed at once: a second worker, in the middle of its own batch, finds the first
+    one's vectors and writes the same keys (in the other order) without waiting for the
+    first batch to commit. On the batch's connection it would wait for that batch's end."""
+    import numpy as np
+
+    database = postgres_server.create_database(f"vectors{next(_numbers)}")
+    vectors = {f"k{n:03d}": np.full(4, n, dtype=np.float32) for n in range(100)}
+    with (
+        open_store(database) as one,
+        open_store(database) as two,
+        one.atomic(),
+        work.vector_cache(database) as cache_one,
+    ):
+        claims.claim_unmatched(one, 10)  # a batch in flight: its transaction stays open
+        cache_one.put_vectors(vectors)
+        with two.atomic(), work.vector_cache(database) as cache_two:
+            cache_two.store.sql.execute("set lock_timeout = '5s'")  # a wait fails
+            assert set(cache_two.get_vectors(list(vectors))) == set(vectors)
+            cache_two.put_vectors(dict(reversed(vectors.items())))
+
+
+def test_vectors_written_in_opposite_orders_at_once_do_not_deadlock(postgres_server):
+    """Two writers of the same passage vectors, listed in opposite orders, inside open
+    transactions: keys are written in one order, so one waits for the other, and neither
+    is aborted as a deadlock."""
+    import numpy as np
+
+    from leaksentry import jobs
+
+    database = postgres_server.create_database(f"vectors{next(_numbers)}")
+    keys = [f"k{n:03d}" for n in range(200)]
+    both = threading.Barrier(2, timeout=30)
+    errors = []
+
+    def writer(order: list[str]) -> None:
+        with open_store(database) as store:
+            try:
+                with store.atomic():
+                    both.wait()
+                    jobs.StoreVectorCache(store).put_vectors(
+                        {k: np.ones(4, dtype=np.float32) for k in order}
+                    )
+                    time.sleep(0.3)
+            except psycopg.Error as exc:
+                errors.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=writer, args=(o,)) for o in (keys, keys[::-1])]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert scalar(database, "select count(*) from embeddings") == len(keys)
+
+
 def test_worker_without_a_cluster_table_says_what_to_set(tmp_path):
     config = write_config(tmp_path)
     done = cli_run("worker", "--config", str(config), check=False)

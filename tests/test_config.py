@@ -178,6 +178,9 @@ def test_cluster_broker_is_read_and_the_environment_overrides_it(tmp_path):
     assert load_config(path, env=env).broker == "rediss://:pw@queue.example.org/1"
     (tmp_path / "plain.toml").write_text(f'database = "{PG}"\n')
     assert load_config(tmp_path / "plain.toml", env={}).broker is None
+    # the broker from the environment alone: no [cluster] table needed
+    plain = load_config(tmp_path / "plain.toml", env=env)
+    assert plain.broker == env["LEAKSENTRY_BROKER"] and plain.visibility_timeout == 7200
 
 
 @pytest.mark.parametrize(
@@ -188,6 +191,10 @@ def test_cluster_broker_is_read_and_the_environment_overrides_it(tmp_path):
         (f'database = "{PG}"\n[cluster]\nbroker = 5\n', "must be a Redis URL"),
         (f'database = "{PG}"\n[cluster]\nbrokr = "redis://q"\n', "did you mean 'broker'"),
         (f'database = "{PG}"\ncluster = "redis://q"\n', "[cluster] must be a table"),
+        (
+            f'database = "{PG}"\n[cluster]\nbroker = "redis://q/0"\nvisibility_timeout = "2x"\n',
+            "'[cluster] visibility_timeout' must look like 30s",
+        ),
     ],
 )
 def test_a_bad_cluster_table_is_refused_clearly(tmp_path, text, expected):

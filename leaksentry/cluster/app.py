@@ -17,8 +17,8 @@ CRAWL, MATCH, SEND = "crawl", "match", "send"
 QUEUES = (CRAWL, MATCH, SEND)
 TASKS = {CRAWL: "leaksentry.crawl", MATCH: "leaksentry.match", SEND: "leaksentry.send"}
 # a task unacknowledged this long is handed to another worker (Redis has no heartbeat):
-# longer than the longest task (a crawl is stopped after jobs.CRAWL_TIMEOUT_SECONDS)
-VISIBILITY_TIMEOUT_S = 2 * 3600
+# longer than the longest task (a crawl is stopped after jobs.CRAWL_TIMEOUT_SECONDS);
+# `[cluster] visibility_timeout` sets it (config.visibility_timeout, default 2 h)
 
 
 def make_app(config: Config) -> Celery:
@@ -38,7 +38,7 @@ def make_app(config: Config) -> Celery:
         accept_content=["json"],
         task_routes={name: {"queue": queue} for queue, name in TASKS.items()},
         task_default_queue=MATCH,
-        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
+        broker_transport_options={"visibility_timeout": config.visibility_timeout},
         broker_connection_retry_on_startup=True,
         timezone="UTC",
     )

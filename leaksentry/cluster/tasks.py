@@ -62,8 +62,12 @@ def register(app: Celery, config: Config) -> None:
                 return
             vault = open_vault(config, store)
             matcher = worker_matcher(config)
-            matcher.cache = jobs.StoreVectorCache(store)
-            report = work.match_claimed(config, store, vault, matcher)
+            with work.vector_cache(config.database) as cache:  # its own connection (see there)
+                matcher.cache = cache
+                try:
+                    report = work.match_claimed(config, store, vault, matcher)
+                finally:
+                    matcher.cache = None
         if report.counts["items"] or report.counts["queued"]:
             log.info("match: %s", report)
         if report.counts["queued"]:

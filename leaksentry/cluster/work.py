@@ -15,7 +15,7 @@ from leaksentry.alerts.mailer import Mailer
 from leaksentry.cluster import claims
 from leaksentry.config import Config
 from leaksentry.errors import SmtpUnavailable
-from leaksentry.storage import Store
+from leaksentry.storage import Store, open_store
 from leaksentry.vault import Vault
 
 log = logging.getLogger("leaksentry.cluster")
@@ -33,6 +33,18 @@ def crawl_source(config: Config, store: Store, name: str) -> jobs.StepReport | N
         return jobs.crawl(config, [source], store, log_file=config.log_file, terse=True)
     finally:
         claims.unlock_source(store, name)
+
+
+@contextlib.contextmanager
+def vector_cache(database: str):
+    """The matcher's cache of passage vectors on a store connection of its own, each write
+    committed at once. On the batch's connection a vector would stay uncommitted, and its
+    key locked, until the batch is recorded: another worker embedding the same passage (a
+    copied story, a boilerplate line) would wait for that whole batch, and two batches
+    writing two shared passages in opposite orders would deadlock (PostgreSQL then aborts
+    one). The vectors are a cache: kept when the batch rolls back, they are simply found."""
+    with open_store(database) as store:
+        yield jobs.StoreVectorCache(store)
 
 
 def has_unmatched(store: Store) -> bool:

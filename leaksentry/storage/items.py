@@ -213,9 +213,9 @@ class ItemStore:
 
     def put_vectors(self, vectors: dict[str, np.ndarray]) -> None:
         moment = stamp.now()
-        rows = [
+        rows = [  # in key order: writers of shared keys lock them in one order (no deadlock)
             {"key": key, "vector": np.asarray(v, dtype=np.float32).tobytes(), "created_at": moment}
-            for key, v in vectors.items()
+            for key, v in sorted(vectors.items())
         ]
         with self.sql.atomic():
             self.sql.upsert_all("embeddings", rows, pk=("key",))
