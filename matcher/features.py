@@ -91,7 +91,8 @@ class FactIndex:
             for j, group in enumerate(brief.specific):
                 for term in sorted(group - seen):  # a term counts for its first detail only
                     weight = info(term) * (SHARED_FACTOR if len(owners[term]) > 1 else 1.0)
-                    self.postings[term].append((k, j, weight))
+                    if weight > 0:  # a word worth nothing ("2", "the") tells nothing
+                        self.postings[term].append((k, j, weight))
                 seen |= group
 
     def shared(self, item_terms: set[str], length: int) -> dict[tuple[int, int], float]:

@@ -136,6 +136,7 @@ class PreparedItem:
     whole: bool = True  # every passage embedded (False: the cascade skipped some)
     # the passages the cascade chose and that are not embedded yet (see Matcher.embed)
     pending: list[bool] | None = None
+    days_read: bool = False  # the days, weeks and months it names (see Matcher.read_days)
 
 
 class Matcher:
@@ -192,17 +193,17 @@ class Matcher:
         )
 
     def prepare_items(self, items: list[Item], full: bool = False) -> list[PreparedItem]:
-        """Read the items' passages, names, numbers and days; embed them when `full`.
+        """Read the items' passages, names and numbers; read them closely when `full`.
 
-        The cascade (`cascade`, on by default): only what can matter reaches the model. A
-        pair alerts only when the item names at least one of the brief's names or numbers
-        (see `score`), so an item naming none of any watched brief's is never embedded, and
-        in an item that names some, only its first passage (the title) and the passages
-        naming one worth PASSAGE_INFO (the first MEANING_PASSAGES of them) are chosen. The others get a zero vector (no meaning
-        evidence). The chosen passages are embedded by `score`, and only for the items whose
-        evidence could reach a threshold with the best meaning there is (see `score`). An
-        item naming nothing is not read for days either (timing counts only beside a fact).
-        `full` embeds every passage now: the background a matcher is calibrated on is always
+        The cascade (`cascade`, on by default): only what can matter is read closely. A pair
+        alerts only when the item names at least one of the brief's names or numbers (see
+        `score`), so an item naming none of any watched brief's is never read further; in
+        an item that names some, its first passage (the title) and the passages naming one
+        worth PASSAGE_INFO (the first MEANING_PASSAGES of them) are chosen for the model,
+        the others get a zero vector (no meaning evidence). `score` then reads the days of
+        only the items that could reach a threshold with the best timing and meaning there
+        are, and embeds only those that still could with their days read (see `score`).
+        `full` reads every passage now: the background a matcher is calibrated on is always
         measured whole, so what the cascade skips cannot move anyone's threshold."""
         split = [passages(item.title, item.text) or [item.title or item.url] for item in items]
         choose = self._cascade(full)
@@ -210,15 +211,6 @@ class Matcher:
         for item, item_passages in zip(items, split, strict=True):
             words = [set(terms(p)) for p in item_passages]
             kept = choose(words)
-            if any(kept):  # dates and times only where they can count: beside a fact
-                published, lang = item.published_at(), item_language(item)
-                words = [
-                    w | _day_atoms(p, published, lang)
-                    for w, p in zip(words, item_passages, strict=True)
-                ]
-                periods = [period_atoms(p, published) for p in item_passages]
-            else:
-                periods = [set() for _ in item_passages]
             prepared.append(
                 PreparedItem(
                     item=item,
@@ -226,8 +218,7 @@ class Matcher:
                     vectors=np.zeros((len(kept), self.embedder.dimension), dtype=np.float32),
                     passage_terms=words,
                     terms=set().union(*words),
-                    periods=set().union(*periods),
-                    passage_periods=periods,
+                    passage_periods=[set() for _ in item_passages],
                     whole=False,
                     pending=kept if any(kept) else None,
                 )
@@ -237,8 +228,10 @@ class Matcher:
         return prepared
 
     def embed(self, items: list[PreparedItem], wanted: list[bool] | None = None) -> None:
-        """Embed the passages the cascade chose of the items (of those `wanted` marks), in
-        one batch, cached by content hash. Idempotent: an embedded item is left alone."""
+        """Read closely the items the cascade chose (of those `wanted` marks): the days and
+        weeks they name, and the meaning of the passages it chose, embedded in one batch,
+        cached by content hash. Idempotent: an item read is left alone."""
+        self.read_days(items, wanted)
         todo = [
             item
             for n, item in enumerate(items)
@@ -250,6 +243,16 @@ class Matcher:
             for row in np.flatnonzero(item.pending):
                 item.vectors[row] = next(encoded)
             item.whole, item.pending = all(item.pending), None
+
+    def read_days(self, items: list[PreparedItem], wanted: list[bool] | None = None) -> None:
+        """Read the days, clock times, weeks and months the items the cascade chose name (of
+        those `wanted` marks), in each item's language and from its publication time. An
+        item naming nothing of any brief is never read for days: timing counts only beside
+        a fact. Idempotent."""
+        for n, item in enumerate(items):
+            if item.pending is not None and not item.days_read and (wanted is None or wanted[n]):
+                _read_days(item)
+                item.days_read = True
 
     def _cascade(self, full: bool):
         """The cascade's choice of one item's passages to embed (see prepare_items)."""
@@ -351,14 +354,23 @@ class Matcher:
         thresholds = [self.threshold(b.brief.id) for b in briefs]
         bar = s.candidate_floor if all_scores else s.threshold
         info, table = self.background.term_info, self.watched(briefs)
-        first = measure(briefs, items, info, table)  # names, numbers, days: without the model
-        reach = self._may_reach(briefs, items, first, thresholds, bar)
         in_window = leak_time(briefs, items)
-        if not all_scores:  # an alert also needs a name or number, in the brief's window
-            reach &= (first["facts"] > 0) & in_window
-        rows = reach.any(axis=1)
-        self.embed(items, list(rows))
-        chosen = [items[n] for n in np.flatnonzero(rows)]
+
+        def may_reach(subset: np.ndarray, best_timing: bool) -> np.ndarray:
+            chosen = [items[n] for n in subset]
+            first = measure(briefs, chosen, info, table)  # without the model
+            reach = self._may_reach(briefs, chosen, first, thresholds, bar, best_timing)
+            if not all_scores:  # an alert also needs a name or number, in the brief's window
+                reach &= (first["facts"] > 0) & in_window[subset]
+            return subset[reach.any(axis=1)]
+
+        # Names and numbers first, with the best timing and meaning there are; then the days
+        # of the items still in the running, and the best meaning; then the model.
+        rows = may_reach(np.arange(len(items)), best_timing=True)
+        self.read_days([items[n] for n in rows])
+        rows = may_reach(rows, best_timing=False)
+        self.embed([items[n] for n in rows])
+        chosen = [items[n] for n in rows]
         measured = measure(briefs, chosen, info, table)  # again, with the meaning of each
         evidence = self._evidence(briefs, chosen, measured)
         results = []
@@ -391,14 +403,17 @@ class Matcher:
         self._table = (self.background, table)
         return table
 
-    def _may_reach(self, briefs, items, measured, thresholds, bar: float) -> np.ndarray:
+    def _may_reach(
+        self, briefs, items, measured, thresholds, bar: float, best_timing: bool = False
+    ) -> np.ndarray:
         """Which (item, brief) pairs could score `bar` if the item's meaning were the best
-        there is (TOPIC_CEILING, where meaning saturates). Everything else in the evidence
-        (names, numbers, days) is read without the model, and attribution by meaning only
-        lowers it, so an item with no such pair could not reach `bar` embedded either: it
-        is neither embedded nor measured again, which changes no decision and no recorded
-        score."""
-        ceiling = self._evidence(briefs, items, measured, best_meaning=True)
+        there is (TOPIC_CEILING, where meaning saturates), and (`best_timing`) if it named
+        the brief's day with nothing against it. Everything else in the evidence (names,
+        numbers, days) is read without the model, and attribution by meaning only lowers
+        it, so an item with no such pair could not reach `bar` read closely either: it is
+        neither read for days, embedded nor measured again, which changes no decision and
+        no recorded score."""
+        ceiling = self._evidence(briefs, items, measured, True, best_timing)
         return ceiling + CEILING_MARGIN - np.array(thresholds)[None, :] >= _units(bar)
 
     def evidence(self, briefs: list[PreparedBrief], items: list[PreparedItem]) -> np.ndarray:
@@ -407,9 +422,12 @@ class Matcher:
         measured = measure(briefs, items, self.background.term_info, self.watched(briefs))
         return self._evidence(briefs, items, measured)
 
-    def _evidence(self, briefs, items, measured, best_meaning: bool = False) -> np.ndarray:
+    def _evidence(
+        self, briefs, items, measured, best_meaning: bool = False, best_timing: bool = False
+    ) -> np.ndarray:
         """Topic + facts + timing (+ attribution, which only lowers), in log10 units.
-        `best_meaning`: the most it could be, as if every item said what each brief says."""
+        `best_meaning`: the most it could be, as if every item said what each brief says;
+        `best_timing`: as if it named each brief's day, and nothing against it."""
         topic = np.zeros_like(measured["topic"])
         kinds = np.array([kind_of(item.item.kind) for item in items])
         for kind in set(kinds):
@@ -435,6 +453,9 @@ class Matcher:
         told_when = np.maximum(said["day"], said["week"])
         told_when = np.maximum(told_when, 0.5 * said["month"])  # a month tells half
         untimed = UNTIMED_INFO * measured["dated"] * (1.0 - told_when)
+        if best_timing:  # the days not read yet: the most timing can add, nothing taken off
+            timing = max(TIMING_INFO.values()) * (measured["facts"] >= DETAIL_INFO)
+            elsewhen = untimed = 0.0
         return topic + FACT_WEIGHT * measured["facts"] + timing + behind - elsewhen - untimed
 
     # -- explaining ------------------------------------------------------------------------
@@ -489,6 +510,19 @@ def leak_time(briefs: list[PreparedBrief], items: list[PreparedItem]) -> np.ndar
         days.append(published.astimezone(UTC).date().toordinal() if published else -1)
     day = np.array(days)[:, None]
     return (day < 0) | ((day >= start[None, :]) & (day <= until[None, :]))
+
+
+def _read_days(item: PreparedItem) -> None:
+    """The days, clock times, weeks and months an item's passages name, in its language and
+    from its publication time (parsing them is half the cost of reading a post)."""
+    published, lang = item.item.published_at(), item_language(item.item)
+    item.passage_terms = [
+        w | _day_atoms(p, published, lang)
+        for w, p in zip(item.passage_terms, item.passages, strict=True)
+    ]
+    item.terms = set().union(*item.passage_terms)
+    item.passage_periods = [period_atoms(p, published) for p in item.passages]
+    item.periods = set().union(*item.passage_periods)
 
 
 def _text_atoms(text: str, reference, lang: str | None, brief_text: bool = False) -> set[str]:

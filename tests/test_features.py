@@ -167,6 +167,7 @@ def test_another_coming_day_in_the_briefs_month_is_not_the_briefs_time(matcher):
     said = "Forty-two officers at the Fernwick dock east gate"
     texts = [said + " later this month", said + " on Saturday 21 November"]
     prepared = matcher.prepare_items([item(t, published="2026-11-01T09:00:00Z") for t in texts])
+    matcher.read_days(prepared)  # `score` reads them only for items that could still alert
     got = measure([brief], prepared)
     assert list(got["month"][:, 0]) == [1.0, 1.0]  # both fall in the brief's November...
     assert list(got["other_day"][:, 0]) == [0.0, 1.0]  # ...but the 21st is another day
