@@ -124,6 +124,23 @@ def test_an_item_that_could_not_reach_the_threshold_with_any_meaning_is_not_embe
     assert {m.item_id for m in lazy} == {m.item_id for m in whole} == {"l1"}
 
 
+def test_an_item_that_could_not_alert_is_not_read_for_days_either(embedder):
+    """Days are read (in the item's language, from its publication time) only for items
+    that could still alert: a report published after the brief's window names everything
+    of it, and is neither read for days nor embedded; the same words inside the window are."""
+    said = "Fennick Quay cold store in Tollmere gets a police visit on 9 May 2031."
+    late = Item("late", "", "social", "fixture", "2031-06-01T08:00:00+00:00", "", said)
+    counting = CountingEmbedder(embedder)
+    matcher = Matcher(counting)
+    brief = matcher.prepare_brief(BRIEF)
+    counting.texts.clear()
+    items = matcher.prepare_items([late, post("early", said)])
+    matches = matcher.score([brief], items)
+    assert [m.item_id for m in matches] == ["early"]
+    assert [i.days_read for i in items] == [False, True]
+    assert counting.texts == [said]  # once: the early post's
+
+
 def test_meaning_alone_never_alerts(embedder):
     """A post that says what the brief says but names none of its names or numbers may
     score high; it does not alert (and so the cascade may skip it without changing
