@@ -378,7 +378,7 @@ class Matcher:
         for i, prepared_item in enumerate(chosen):
             for k, prepared_brief in enumerate(briefs):
                 score = _score(float(evidence[i, k]), thresholds[k])
-                alert = (
+                alert = bool(
                     score >= s.threshold
                     and measured["facts"][i, k] > 0  # meaning alone never alerts
                     and in_window[i, k]

@@ -83,6 +83,23 @@ def test_backtest_command_writes_alert_lines(tmp_path):
     assert ("T-DOCK", "B3") not in pairs
 
 
+def test_backtest_all_scores_writes_every_candidate_with_its_decision(tmp_path):
+    """`--all-scores`: the alerts and the pairs below the threshold, each with "alert" a
+    JSON true or false (what a script reading the file tests)."""
+    out = tmp_path / "scores.jsonl"
+    config = tmp_path / "plumbing.toml"
+    config.write_text(PLUMBING, encoding="utf-8")
+    cli_run(
+        "backtest", "--briefs", str(BRIEFS), "--items", str(ITEMS), "--out", str(out),
+        "--all-scores", "--config", str(config),
+    )  # fmt: skip
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert {type(line["alert"]) for line in lines} == {bool}
+    decided = {(line["brief_id"], line["item_id"]): line["alert"] for line in lines}
+    assert decided[("T-DOCK", "B1")] is True
+    assert False in decided.values()  # a candidate below the threshold is written too
+
+
 def test_model_is_a_setting_and_unknown_models_are_refused(tmp_path):
     result = cli_run(
         "backtest",
