@@ -126,12 +126,17 @@ class Watched:
             self.detail_rows[k, : len(details)] = self.starts[k] + details
         self.index = FactIndex(briefs, info)
         self.timed = [_BriefTimes(k, b) for k, b in enumerate(briefs) if b.dates or b.periods]
+        self.ceiling: dict[str, np.ndarray] = {}  # kind -> each brief's topic at its best
 
 
-def measure(briefs, items, info=term_info, watched: Watched | None = None) -> dict[str, np.ndarray]:
+def measure(
+    briefs, items, info=term_info, watched: Watched | None = None, meaning: bool = True
+) -> dict[str, np.ndarray]:
     """Every measurement of every (item, brief) pair; see the module docstring. `info`: what
     a shared name or number is worth (the background model's `term_info`); `watched`: the
-    briefs read once for many batches (built here when not given)."""
+    briefs read once for many batches (built here when not given); `meaning=False` leaves
+    topic, detail similarity and `behind` at zero (the cascade's ceilings assume the best
+    meaning and need none of them)."""
     n_items, n_briefs = len(items), len(briefs)
     if watched is None:
         watched = Watched(briefs, info)
@@ -141,12 +146,13 @@ def measure(briefs, items, info=term_info, watched: Watched | None = None) -> di
     out["detail_sim"] = np.zeros((n_items, n_briefs, most), dtype=np.float32)
     if not n_items or not n_briefs:
         return out
-    passages = np.concatenate([i.vectors for i in items])
-    starts = np.cumsum([0] + [len(i.vectors) for i in items[:-1]])
-    best = np.maximum.reduceat(passages @ watched.rows.T, starts, axis=0)  # items x brief rows
-    out["topic"] = np.maximum.reduceat(best, watched.starts, axis=1)
-    padded = np.concatenate([best, np.zeros((n_items, 1), dtype=best.dtype)], axis=1)
-    out["detail_sim"] = padded[:, watched.detail_rows]
+    if meaning:
+        passages = np.concatenate([i.vectors for i in items])
+        starts = np.cumsum([0] + [len(i.vectors) for i in items[:-1]])
+        best = np.maximum.reduceat(passages @ watched.rows.T, starts, axis=0)  # items x rows
+        out["topic"] = np.maximum.reduceat(best, watched.starts, axis=1)
+        padded = np.concatenate([best, np.zeros((n_items, 1), dtype=best.dtype)], axis=1)
+        out["detail_sim"] = padded[:, watched.detail_rows]
     index = watched.index
     timed = watched.timed
     for i, item in enumerate(items):
@@ -178,7 +184,7 @@ def measure(briefs, items, info=term_info, watched: Watched | None = None) -> di
     for k, brief in enumerate(briefs):  # the last group is the summary's own names
         revealed[:, k, len(brief.specific) - 1 :] = False
     out["details"] = revealed.sum(axis=2).astype(np.float32)
-    out["behind"] = _behind(out["topic"])
+    out["behind"] = _behind(out["topic"]) if meaning else out["behind"]
     out["facts_behind"] = _behind(out["facts"])
     return out
 

@@ -358,7 +358,7 @@ class Matcher:
 
         def may_reach(subset: np.ndarray, best_timing: bool) -> np.ndarray:
             chosen = [items[n] for n in subset]
-            first = measure(briefs, chosen, info, table)  # without the model
+            first = measure(briefs, chosen, info, table, meaning=False)  # without the model
             reach = self._may_reach(briefs, chosen, first, thresholds, bar, best_timing)
             if not all_scores:  # an alert also needs a name or number, in the brief's window
                 reach &= (first["facts"] > 0) & in_window[subset]
@@ -375,18 +375,20 @@ class Matcher:
         evidence = self._evidence(briefs, chosen, measured)
         results = []
         in_window = in_window[rows]
-        for i, prepared_item in enumerate(chosen):
-            for k, prepared_brief in enumerate(briefs):
-                score = _score(float(evidence[i, k]), thresholds[k])
-                alert = bool(
-                    score >= s.threshold
-                    and measured["facts"][i, k] > 0  # meaning alone never alerts
-                    and in_window[i, k]
+        # Only pairs near or above the bar can be recorded (`_score` is exact on each).
+        near = evidence + CEILING_MARGIN - np.array(thresholds)[None, :] >= _units(bar)
+        for i, k in zip(*np.nonzero(near), strict=True):
+            prepared_item, prepared_brief = chosen[i], briefs[k]
+            score = _score(float(evidence[i, k]), thresholds[k])
+            alert = bool(
+                score >= s.threshold
+                and measured["facts"][i, k] > 0  # meaning alone never alerts
+                and in_window[i, k]
+            )
+            if alert or (all_scores and score >= s.candidate_floor):
+                results.append(
+                    self._match(prepared_brief, prepared_item, score, alert, measured, i, k)
                 )
-                if alert or (all_scores and score >= s.candidate_floor):
-                    results.append(
-                        self._match(prepared_brief, prepared_item, score, alert, measured, i, k)
-                    )
         return results
 
     def watched(self, briefs: list[PreparedBrief]) -> Watched:
@@ -402,6 +404,17 @@ class Matcher:
         table = Watched(list(briefs), self.background.term_info)
         self._table = (self.background, table)
         return table
+
+    def _ceiling_topic(self, briefs: list[PreparedBrief], kind: str) -> np.ndarray:
+        """Each brief's topic evidence at TOPIC_CEILING for items of `kind`, kept with the
+        briefs as `measure` reads them (the same brief set and background)."""
+        table = self.watched(briefs)
+        if kind not in table.ceiling:
+            best = np.array([TOPIC_CEILING])
+            table.ceiling[kind] = np.array(
+                [self.background.topic_infos(b.brief.id, kind, best)[0] for b in briefs]
+            )
+        return table.ceiling[kind]
 
     def _may_reach(
         self, briefs, items, measured, thresholds, bar: float, best_timing: bool = False
@@ -432,10 +445,11 @@ class Matcher:
         kinds = np.array([kind_of(item.item.kind) for item in items])
         for kind in set(kinds):
             rows = kinds == kind
+            if best_meaning:  # the same for every item: each brief's topic at the ceiling
+                topic[rows, :] = self._ceiling_topic(briefs, kind)[None, :]
+                continue
             for k, brief in enumerate(briefs):
                 cosines = np.minimum(measured["topic"][rows, k], TOPIC_CEILING)
-                if best_meaning:
-                    cosines = np.full_like(cosines, TOPIC_CEILING)
                 topic[rows, k] = self.background.topic_infos(brief.brief.id, kind, cosines)
         # The item's own coming day, when it is not the brief's, tells its time: the brief's
         # week or month it falls in ("4 October" beside a plan for the 10th) is not timing.
