@@ -184,7 +184,8 @@ def measure(
     for k, brief in enumerate(briefs):  # the last group is the summary's own names
         revealed[:, k, len(brief.specific) - 1 :] = False
     out["details"] = revealed.sum(axis=2).astype(np.float32)
-    out["behind"] = _behind(out["topic"]) if meaning else out["behind"]
+    if meaning:
+        out["behind"] = _behind(out["topic"])
     out["facts_behind"] = _behind(out["facts"])
     return out
 
