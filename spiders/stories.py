@@ -1,7 +1,8 @@
 """One story, one thread of items: syndicated and near-identical copies found at ingest.
 
-Each item's text gets a MinHash signature (datasketch) over word 3-grams; an LSH index of the
-signatures of recent items finds candidates (estimated Jaccard from CANDIDATE), and each is
+Each item's text gets a MinHash signature (datasketch's affine32 scheme) over word 3-grams;
+an LSH index of the signatures of recent items finds candidates (estimated Jaccard from
+CANDIDATE), and each is
 checked exactly on the stored texts (leaksentry.copies.is_copy: Jaccard or containment), so
 an edited copy (an advert line inserted, a headline rewritten: Jaccard 0.80-0.84, containment
 0.90) joins its story while another article on the same topic (below 0.05) stays apart
@@ -15,7 +16,6 @@ import re
 from datetime import timedelta
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
 
 from leaksentry import clock
 from leaksentry.copies import is_copy, shingles
@@ -31,14 +31,33 @@ SHINGLE = 3
 WINDOW_DAYS = 14
 
 
-_PERMUTATIONS = []  # the scheme's permutations, made once (they depend on the seed only)
+SEED = 1  # datasketch's default seed: the permutations it draws for the scheme
+# The LSH banding MinHashLSH(threshold=CANDIDATE, num_perm=NUM_PERM) chooses: 25 bands of 5
+# values (tests/test_stories.py checks it against datasketch).
+BANDS, BAND_ROWS = 25, 5
+_BANDS = [(band * BAND_ROWS, (band + 1) * BAND_ROWS) for band in range(BANDS)]
 
 
-def signature(text: str) -> MinHash:
+def _draw_permutations() -> np.ndarray:
+    """The affine32 scheme's (a, b) pairs as datasketch's MinHash draws them for SEED (an odd
+    a, so a * h + b is a bijection of 32-bit values). Drawn here rather than by datasketch:
+    importing it imports scipy, most of a crawl process's start (tests check they agree)."""
+    generator = np.random.RandomState(SEED)
+    a = generator.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = generator.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
+    return np.array([a, b])
+
+
+_PERMUTATIONS = _draw_permutations()
+
+
+def signature(text: str):
+    """datasketch's own MinHash of a text: the reference `signature_values` is checked
+    against (tests), and the `jaccard` estimate for measuring."""
+    from datasketch import MinHash
+
     tokens = re.findall(r"\w+", text.lower())
-    if not _PERMUTATIONS:
-        _PERMUTATIONS.append(MinHash(num_perm=NUM_PERM, scheme=SCHEME).permutations)
-    minhash = MinHash(num_perm=NUM_PERM, scheme=SCHEME, permutations=_PERMUTATIONS[0])
+    minhash = MinHash(num_perm=NUM_PERM, scheme=SCHEME, permutations=_PERMUTATIONS)
     grams = {" ".join(tokens[i : i + SHINGLE]) for i in range(max(1, len(tokens) - SHINGLE + 1))}
     minhash.update_batch([gram.encode() for gram in grams])  # the same values as one by one
     return minhash
@@ -51,9 +70,7 @@ def signature_values(text: str) -> np.ndarray:
     store writer makes one per item; tests/test_stories.py checks it against datasketch."""
     tokens = re.findall(r"\w+", text.lower())
     grams = {" ".join(tokens[i : i + SHINGLE]) for i in range(max(1, len(tokens) - SHINGLE + 1))}
-    if not _PERMUTATIONS:
-        _PERMUTATIONS.append(MinHash(num_perm=NUM_PERM, scheme=SCHEME).permutations)
-    a, b = _PERMUTATIONS[0]
+    a, b = _PERMUTATIONS
     hv = np.fromiter(
         (int.from_bytes(hashlib.sha1(gram.encode()).digest()[:4], "little") for gram in grams),
         dtype=np.uint32,
@@ -67,17 +84,8 @@ def signature_values(text: str) -> np.ndarray:
     return (hv * a + b).min(axis=0).astype(np.uint64)
 
 
-def to_bytes(minhash: MinHash | np.ndarray) -> bytes:
-    return _values(minhash).tobytes()
-
-
-def from_bytes(blob: bytes) -> MinHash:
-    values = np.frombuffer(blob, dtype=np.uint64)
-    if not _PERMUTATIONS:
-        _PERMUTATIONS.append(MinHash(num_perm=NUM_PERM, scheme=SCHEME).permutations)
-    return MinHash(
-        num_perm=NUM_PERM, hashvalues=values, scheme=SCHEME, permutations=_PERMUTATIONS[0]
-    )
+def to_bytes(values: np.ndarray) -> bytes:
+    return _values(values).tobytes()
 
 
 _INDEXES: dict[str, StoryIndex] = {}
@@ -119,7 +127,7 @@ class StoryIndex:
 
     def find(
         self,
-        minhash: MinHash,
+        minhash: np.ndarray,
         text: str | None = None,
         store: Store | None = None,
         pending: dict[str, str] | None = None,
@@ -166,7 +174,7 @@ class StoryIndex:
             if not holders:
                 band.pop(key, None)
 
-    def add(self, item_id: str, story: str, minhash: MinHash | np.ndarray) -> None:
+    def add(self, item_id: str, story: str, minhash: np.ndarray) -> None:
         if item_id in self.signatures:
             return
         values = _values(minhash)
@@ -177,14 +185,7 @@ class StoryIndex:
         self.stories[item_id] = story
 
 
-def _values(minhash: MinHash | np.ndarray) -> np.ndarray:
-    """A signature's values as uint64 (how they are stored)."""
-    values = minhash.hashvalues if isinstance(minhash, MinHash) else minhash
+def _values(values) -> np.ndarray:
+    """A signature's values as uint64 (how they are stored); a MinHash gives its own."""
+    values = getattr(values, "hashvalues", values)
     return values if values.dtype == np.uint64 else values.astype(np.uint64)
-
-
-# the bands MinHashLSH(threshold=CANDIDATE, num_perm=NUM_PERM) uses: (start, end) of each
-_BANDS: list[tuple[int, int]] = [
-    (int(start), int(end))
-    for start, end in MinHashLSH(threshold=CANDIDATE, num_perm=NUM_PERM).hashranges
-]

@@ -6,6 +6,7 @@ import itertools
 import json
 
 from leaksentry.copies import is_copy, shingles, similarity
+from spiders import stories
 from spiders.stories import signature
 
 from conftest import cli_run, write_config
@@ -125,6 +126,7 @@ def test_the_writers_signature_values_are_datasketchs():
     """spiders.stories.signature_values (the store writer's, no MinHash object) gives the
     values datasketch's MinHash gives: stored signatures stay comparable."""
     import numpy as np
+    from datasketch import MinHash
 
     from spiders.stories import signature_values
 
@@ -132,3 +134,21 @@ def test_the_writers_signature_values_are_datasketchs():
     for text in texts:
         expected = signature(text).hashvalues.astype(np.uint64)
         assert np.array_equal(signature_values(text), expected), text
+    # ...and the permutations are the ones datasketch draws itself for the scheme
+    own = MinHash(num_perm=stories.NUM_PERM, scheme=stories.SCHEME).permutations
+    assert own.dtype == np.uint32 and np.array_equal(own, stories._PERMUTATIONS)
+
+
+def test_the_index_bands_are_datasketchs_and_a_crawl_starts_without_it():
+    """The LSH bands are MinHashLSH's for CANDIDATE; datasketch (and with it scipy, most
+    of a crawl process's start) is not imported to crawl."""
+    import subprocess
+    import sys
+
+    from datasketch import MinHashLSH
+
+    lsh = MinHashLSH(threshold=stories.CANDIDATE, num_perm=stories.NUM_PERM)
+    assert [tuple(map(int, band)) for band in lsh.hashranges] == stories._BANDS
+    probe = "import sys, spiders.crawl; print(sorted({'datasketch', 'scipy'} & set(sys.modules)))"
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "[]"
