@@ -108,6 +108,28 @@ _NOT_CLOCK_AFTER = re.compile(
 )
 
 
+# Words one of which every span of _SPAN (and of _PERIOD below) contains, lower-cased: a
+# passage holding none of them names no day (or period), and is not scanned. Most passages
+# name none, and the spans' regular expressions cost far more than these substring tests.
+# (English weekdays all end in "day"; every month's name holds one of these.)
+_MONTH_KEYS = (
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    "enero", "abril", "agosto", "diciembre", "fevrier", "février", "avril", "mai", "juin",
+    "juillet", "aout", "août", "decembre", "décembre",
+)  # fmt: skip
+_SPAN_KEYS = _MONTH_KEYS + (
+    "day", "tomorrow", "tonight", "lunes", "martes", "miercoles", "miércoles", "jueves", "viernes",
+    "sabado", "sábado", "domingo", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi",
+    "dimanche", "manana", "mañana", "demain", "aujourd", "hoy", "week",
+)  # fmt: skip
+_THE_NUMBER = re.compile(r"the\s+\d")  # "the 25th"
+
+
+def _may_name_a_day(text: str) -> bool:
+    low = text.lower()
+    return any(key in low for key in _SPAN_KEYS) or bool(_THE_NUMBER.search(low))
+
+
 def date_atoms(text: str, reference: datetime | None, lang: str | None = None) -> set[str]:
     """Days the text names, as "date:YYYY-MM-DD" (and "md:MM-DD" when a month is named).
 
@@ -123,7 +145,9 @@ def date_atoms(text: str, reference: datetime | None, lang: str | None = None) -
     own "md:" atom (a brief's every day gives one) but never a full date.
     """
     atoms: set[str] = set()
-    for match in _SPAN.finditer(text or ""):
+    if not text or not _may_name_a_day(text):
+        return atoms
+    for match in _SPAN.finditer(text):
         span = match.group(0)
         day = _resolve(span, reference, lang)
         if day is None:
@@ -357,13 +381,22 @@ _PERIOD = re.compile(
 )
 
 
+_PERIOD_KEYS = _MONTH_KEYS + (
+    "week", "semaine", "semana", "fortnight", "month", "mois", "mes", "spring", "summer",
+    "autumn", "fall", "winter",
+)  # fmt: skip
+
+
 def period_atoms(text: str, reference: datetime | None) -> set[str]:
     """Weeks and months a text names without naming a day ("next week", "later this
     month", "in September", "this autumn"), resolved against `reference` (the publication
     time; without it, only a month with its year resolves). Future-preferring, like days."""
     atoms: set[str] = set()
     base = reference.date() if reference else None
-    for m in _PERIOD.finditer(text or ""):
+    low = (text or "").lower()
+    if not any(key in low for key in _PERIOD_KEYS):
+        return atoms
+    for m in _PERIOD.finditer(text):
         span = fold(m.group(0))
         if m.group("month_name"):
             month = _MONTH_NUMBER[fold(m.group("month_name"))]

@@ -225,3 +225,36 @@ def test_periods(sentence, expected):
 
 def test_a_briefs_days_give_their_week_and_month():
     assert day_period_atoms({"date:2028-03-02", "md:03-02"}) == {"week:2028-W09", "month:2028-03"}
+
+
+# Every kind of span, in capitals and with accents: the cheap words test in front of the
+# scans (dates._SPAN_KEYS, dates._PERIOD_KEYS) must never hide one.
+SCANNED = [
+    "MIÉRCOLES 2 DE MARZO", "Le 2 février", "jusqu'en FÉVRIER 2029", "el sábado", "EL SABADO",
+    "aujourd'hui", "Hoy", "MAÑANA", "la semana que viene", "esta semana", "d'ici fin août",
+    "mid-August", "on the 3rd", "a week on Friday", "A WEEK TOMORROW", "this winter",
+    "in the next fortnight", "over two weeks", "DEC 9", "Sept 12", "Thurs 9 March",
+    "el 9 de diciembre", "en juillet", "TONIGHT", "Le mois prochain", "el mes que viene",
+    "Dimanche", "le jeudi 12 septembre", "lundi prochain", "vendredi dernier", "jueves",
+    "Early next week", "the weekend", "in May 2028", "late this spring", "this fall",
+    "avril", "le 1er mai", "1 juin", "Nov. 3", "domingo 5 de enero", "30 agosto 2028",
+    "décembre", "Decembre", "abril", "this month", "Monday", "martes 7 de octubre",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("reference", [WED, None])
+def test_the_words_test_before_a_scan_hides_no_day_and_no_period(monkeypatch, reference):
+    filtered = [
+        (date_atoms(s, reference, lang), period_atoms(s, reference))
+        for s in SCANNED
+        for lang in ("en", "es", "fr")
+    ]
+    assert sum(len(days) + len(periods) for days, periods in filtered) > 20  # not vacuous
+    monkeypatch.setattr(dates, "_SPAN_KEYS", ("",))  # "" is in every text: scan them all
+    monkeypatch.setattr(dates, "_PERIOD_KEYS", ("",))
+    scanned = [
+        (date_atoms(s, reference, lang), period_atoms(s, reference))
+        for s in SCANNED
+        for lang in ("en", "es", "fr")
+    ]
+    assert filtered == scanned
