@@ -49,6 +49,10 @@ def spell_out_to_digits(tokens: list[str]) -> list[str]:
     out: list[str] = []
     i = 0
     while i < len(tokens):
+        if tokens[i] not in _NUMBER_WORDS and tokens[i] != "a":  # no run starts here
+            out.append(tokens[i])
+            i += 1
+            continue
         run_end, value = _read_number(tokens, i)
         if run_end == i + 1 and tokens[i] in _SCALES and out and NUMBER.match(out[-1]):
             run_end = i  # "40 thousand", "2 dozen": the scale word stays for add_amounts

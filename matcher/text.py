@@ -156,7 +156,10 @@ def fold(text: str) -> str:
     """Lower case without accents: 'Calderón' and 'calderon' compare equal; letters with
     no accent to drop are spelled out ('Straße' = 'strasse', 'Œuvre' = 'oeuvre', 'Łódź' =
     'lodz'); a curly apostrophe is a straight one."""
-    decomposed = unicodedata.normalize("NFKD", text.lower().translate(_LETTERS))
+    lowered = text.lower().translate(_LETTERS)
+    if lowered.isascii():  # nothing to decompose (most text): the same, much sooner
+        return lowered
+    decomposed = unicodedata.normalize("NFKD", lowered)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
@@ -221,8 +224,9 @@ def terms(text: str) -> list[str]:
         if "'" in token:  # "O'Brien's" -> "obrien", "l'entrepôt" -> "entrepot"
             token = _ELISION.sub("", token.removesuffix("'s")).replace("'", "")
         if token[0].isdigit():
-            token = normalise_number(token)
-        tokens.extend(_split_hyphenless(token))
+            tokens.extend(_split_hyphenless(normalise_number(token)))
+        else:
+            tokens.append(token)
     tokens = add_amounts(spell_out_to_digits(tokens))
     return [stem(t) for t in tokens if t not in STOPWORDS and (len(t) > 1 or t.isdigit())]
 
@@ -233,9 +237,12 @@ def _money_scale(m: re.Match) -> str:
     return f"{m.group(1)}{m.group(2)} {'million' if m.group(3).lower() == 'm' else 'thousand'}"
 
 
+_NUMBER_UNIT = re.compile(r"(\d+(?:\.\d+)?)([a-z]{1,3})")
+
+
 def _split_hyphenless(token: str) -> list[str]:
     """'9h' -> ['9', 'h'] is not wanted; only split glued number+unit like '41g' or '9km'."""
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)([a-z]{1,3})", token)
+    match = _NUMBER_UNIT.fullmatch(token)
     if match and match.group(2) not in ("st", "nd", "rd", "th", "am", "pm", "er"):
         return [match.group(1), match.group(2)]
     return [token]
