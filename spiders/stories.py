@@ -3,9 +3,9 @@
 Each item's text gets a MinHash signature (datasketch's affine32 scheme) over word 3-grams;
 an LSH index of the signatures of recent items finds candidates (estimated Jaccard from
 CANDIDATE), and each is checked exactly on the stored texts (leaksentry.copies.is_copy:
-Jaccard or containment), so an edited copy (an advert line inserted, a headline rewritten: Jaccard 0.80-0.84, containment
-0.90) joins its story while another article on the same topic (below 0.05) stays apart
-(tests/test_stories.py). The new item joins the most similar copy's story.
+Jaccard or containment), so an edited copy (an advert line inserted, a headline rewritten:
+Jaccard 0.80-0.84, containment 0.90) joins its story while another article on the same
+topic (below 0.05) stays apart (tests/test_stories.py). The new item joins the most similar copy's story.
 """
 
 from __future__ import annotations
