@@ -5,7 +5,8 @@ an LSH index of the signatures of recent items finds candidates (estimated Jacca
 CANDIDATE), and each is checked exactly on the stored texts (leaksentry.copies.is_copy:
 Jaccard or containment), so an edited copy (an advert line inserted, a headline rewritten:
 Jaccard 0.80-0.84, containment 0.90) joins its story while another article on the same
-topic (below 0.05) stays apart (tests/test_stories.py). The new item joins the most similar copy's story.
+topic (below 0.05) stays apart (tests/test_stories.py). The new item joins the most similar
+copy's story.
 """
 
 from __future__ import annotations
