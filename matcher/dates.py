@@ -125,9 +125,9 @@ _SPAN_KEYS = _MONTH_KEYS + (
 _THE_NUMBER = re.compile(r"the\s+\d")  # "the 25th"
 
 
-def _may_name_a_day(text: str) -> bool:
+def _holds_any(text: str, keys: tuple[str, ...]) -> bool:
     low = text.lower()
-    return any(key in low for key in _SPAN_KEYS) or bool(_THE_NUMBER.search(low))
+    return any(key in low for key in keys)
 
 
 def date_atoms(text: str, reference: datetime | None, lang: str | None = None) -> set[str]:
@@ -145,7 +145,7 @@ def date_atoms(text: str, reference: datetime | None, lang: str | None = None) -
     own "md:" atom (a brief's every day gives one) but never a full date.
     """
     atoms: set[str] = set()
-    if not text or not _may_name_a_day(text):
+    if not text or not (_holds_any(text, _SPAN_KEYS) or _THE_NUMBER.search(text.lower())):
         return atoms
     for match in _SPAN.finditer(text):
         span = match.group(0)
@@ -393,8 +393,7 @@ def period_atoms(text: str, reference: datetime | None) -> set[str]:
     time; without it, only a month with its year resolves). Future-preferring, like days."""
     atoms: set[str] = set()
     base = reference.date() if reference else None
-    low = (text or "").lower()
-    if not any(key in low for key in _PERIOD_KEYS):
+    if not text or not _holds_any(text, _PERIOD_KEYS):
         return atoms
     for m in _PERIOD.finditer(text):
         span = fold(m.group(0))

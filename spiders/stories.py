@@ -185,7 +185,6 @@ class StoryIndex:
         self.stories[item_id] = story
 
 
-def _values(values) -> np.ndarray:
-    """A signature's values as uint64 (how they are stored); a MinHash gives its own."""
-    values = getattr(values, "hashvalues", values)
+def _values(values: np.ndarray) -> np.ndarray:
+    """A signature's values as uint64 (how they are stored)."""
     return values if values.dtype == np.uint64 else values.astype(np.uint64)
