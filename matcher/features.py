@@ -34,10 +34,12 @@ from datetime import date
 import numpy as np
 
 from matcher.rarity import ITEM_WORDS_LOG10, term_info
+from matcher.text import name_runs
 
 MAX_DETAIL_INFO = 4.0  # one detail is worth at most "one item in ten thousand"
 MAX_REST_INFO = 2.0  # names of the summary that no detail repeats count less
 SHARED_FACTOR = 0.5  # a term another watched brief also names
+DISTINCTIVE_INFO = 3.0  # a word this rare in the language (Zipf under 3.5) tells which name
 DETAIL_INFO = 2.0  # a detail is revealed from this much of its names and numbers...
 DETAIL_SIM = 0.55  # ...or from a passage this close to it
 CLOCK_TOLERANCE = 90  # minutes: "around 5am" still meets a 04:30 start
@@ -84,27 +86,77 @@ class FactIndex:
             for group in brief.specific:
                 for term in group:
                     owners[term].add(k)
-        self.postings: dict[str, list[tuple[int, int, float]]] = defaultdict(list)
+        self.postings: dict[str, list[tuple[int, int, float, frozenset]]] = defaultdict(list)
         self.groups = [len(b.specific) for b in briefs]
         for k, brief in enumerate(briefs):
             seen: set[str] = set()
+            needs = brief.name_keys
             for j, group in enumerate(brief.specific):
                 for term in sorted(group - seen):  # a term counts for its first detail only
                     weight = info(term) * (SHARED_FACTOR if len(owners[term]) > 1 else 1.0)
                     if weight > 0:  # a word worth nothing ("2", "the") tells nothing
-                        self.postings[term].append((k, j, weight))
+                        self.postings[term].append((k, j, weight, needs.get(term, _NONE)))
                 seen |= group
 
-    def shared(self, item_terms: set[str], length: int) -> dict[tuple[int, int], float]:
+    def shared(
+        self, item_terms: set[str], length: int, apart=lambda term: False
+    ) -> dict[tuple[int, int], float]:
         """The rarity the item shares with each (brief, detail group). A name in a short
         post is rarer than the same name somewhere in a long article: the rarity of each
         term is for an item of ITEM_WORDS words and moves by log10 of the length ratio."""
         shift = min(MAX_SHIFT, max(-MAX_SHIFT, ITEM_WORDS_LOG10 - math.log10(max(length, 1))))
         mass: dict[tuple[int, int], float] = defaultdict(float)
         for term in item_terms:
-            for k, j, weight in self.postings.get(term, ()):
+            for k, j, weight, needs in self.postings.get(term, ()):
+                if needs and needs.isdisjoint(item_terms) and apart(term):
+                    continue  # "Judge James R. Dabney" is not "Judge James Bodiford"
                 mass[(k, j)] += max(0.0, weight + shift * (weight > 0))
         return mass
+
+
+_NONE: frozenset = frozenset()
+
+
+def names_apart(item, info=term_info):
+    """`term -> bool`: is the term written inside one of the item's own names that holds
+    a word rare in the language? The item's names are read on first use only (few items
+    write a brief's common name word without its distinctive one) and kept with it."""
+
+    def check(term: str) -> bool:
+        written = (term.capitalize(), term.upper())  # "jame": "James", "ins": "INS"
+        if not any(w in item.item.title or w in item.item.text for w in written):
+            return False
+        if item.names_apart is None:
+            texts = (item.item.title, item.item.text)
+            runs = [run for text in texts for run in name_runs(text)]
+            item.names_apart = {
+                t for run in runs if any(info(w) >= DISTINCTIVE_INFO for w in run) for t in run
+            }
+        return term in item.names_apart
+
+    return check
+
+
+def name_keys(runs: list[list[str]], info=term_info) -> dict[str, frozenset]:
+    """The common words of a brief's names and the distinctive words they need beside them.
+
+    A name with a word rare in the language ("Bodiford", "Kodak", "Sukanya") is told by
+    that word; its common words ("Judge", "James", "Theatre", "INS") say only what kind of
+    name it is. An item that writes them inside a name of its own with another rare word
+    ("Judge James R. Dabney", "the Dolby Theatre", "INS Mysore") names another judge,
+    theatre or ship: there they count for nothing (`names_apart`). "The judge" or "the
+    church" still count. A word the brief also uses alone, or in a name of common words
+    only ("Los Angeles"), always counts."""
+    needs: dict[str, set[str]] = defaultdict(set)
+    free: set[str] = set()
+    for run in runs:
+        keys = {t for t in run if info(t) >= DISTINCTIVE_INFO}
+        for term in run:
+            if keys and term not in keys:
+                needs[term] |= keys
+            else:
+                free.add(term)
+    return {t: frozenset(k) for t, k in needs.items() if t not in free}
 
 
 class Watched:
@@ -161,7 +213,7 @@ def measure(
         published = item.item.published_at()
         out["dated"][i, :] = published is not None
         length = sum(len(p.split()) for p in item.passages)
-        for (k, j), mass in index.shared(item.terms, length).items():
+        for (k, j), mass in index.shared(item.terms, length, names_apart(item)).items():
             cap = MAX_REST_INFO if j == index.groups[k] - 1 else MAX_DETAIL_INFO
             out["detail_facts"][i, k, j] = min(cap, mass)
         days = {t for t in item.terms if t.startswith("date:")}

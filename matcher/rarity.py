@@ -32,8 +32,17 @@ def term_info(term: str, lang: str = "en") -> float:
         return _number_info(term)
     from wordfreq import zipf_frequency  # imported on first use (loads its tables)
 
-    zipf = zipf_frequency(term, lang)
+    zipf = max(zipf_frequency(word, lang) for word in _written(term))
     return min(MAX_TERM_INFO, max(0.0, ZIPF_PER_ITEM - zipf))
+
+
+def _written(term: str) -> tuple[str, ...]:
+    """The words a term may stand for (`matcher.text.stem` took a final "s" off): "jame" is
+    "James", "texa" is "Texas". The commonest of them is what the term is worth; otherwise
+    every name ending in "s" would count as a name never seen."""
+    if term.endswith("y"):
+        return term, term + "s", term[:-1] + "ies"
+    return term, term + "s"
 
 
 def _number_info(term: str) -> float:

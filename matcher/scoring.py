@@ -41,12 +41,12 @@ from matcher.dates import (
     time_atoms,
 )
 from matcher.embedder import Embedder, VectorCache
-from matcher.features import DETAIL_INFO, Watched, measure
+from matcher.features import DETAIL_INFO, Watched, measure, name_keys
 from matcher.lang import item_language
 from matcher.rarity import term_info
 from matcher.records import Brief, Item, Match
 from matcher.settings import settings_table
-from matcher.text import passages, sentences, specific_terms, terms
+from matcher.text import name_runs, passages, sentences, specific_terms, terms
 
 FACT_WEIGHT = 0.5  # names and topic go together in related items: a fact counts half
 TIMING_INFO = {"day": 2.5, "week": 2.5, "month": 1.25}  # one timing fact, the most specific
@@ -122,6 +122,8 @@ class PreparedBrief:
     dates: set[str]
     periods: set[str] = field(default_factory=set)  # weeks and months of its days
     specific: list[set[str]] = field(default_factory=list)  # names, numbers: per detail, rest
+    # a common word of a name -> the name's distinctive words it counts beside (features)
+    name_keys: dict[str, frozenset] = field(default_factory=dict)
 
 
 @dataclass(repr=False)
@@ -137,6 +139,7 @@ class PreparedItem:
     # the passages the cascade chose and that are not embedded yet (see Matcher.embed)
     pending: list[bool] | None = None
     days_read: bool = False  # the days, weeks and months it names (see Matcher.read_days)
+    names_apart: set[str] | None = None  # read when first needed (features.names_apart)
 
 
 class Matcher:
@@ -190,6 +193,7 @@ class Matcher:
             dates={a for a in every if a.startswith("date:")},
             periods=periods,
             specific=[*details, rest],
+            name_keys=name_keys([run for text in texts for run in name_runs(text)]),
         )
 
     def prepare_items(self, items: list[Item], full: bool = False) -> list[PreparedItem]:

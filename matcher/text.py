@@ -274,20 +274,75 @@ def specific_terms(text: str) -> set[str]:
     for sentence in sentences(_LABEL.sub("", text or "")):
         tokens = sentence.split()
         for n, token in enumerate(tokens):
-            word = token.strip("\"'()[],.;:!?‘’“”")
-            if not word:
-                continue
-            number = any(c.isdigit() for c in word)
-            name = word[0].isupper() and (n > 0 or (word.isupper() and len(word) > 1))
-            if (
-                n == 0
-                and word[0].isupper()
-                and ((len(tokens) > 1 and tokens[1][:1].isupper()) or _uncommon(word))
-            ):
-                name = True
-            if number or name:
+            word = token.strip(_PUNCTUATION)
+            if word and any(c.isdigit() for c in word):
+                found.update(_figure_terms(word))
+            elif word and _is_name(word, n, tokens):
                 found.update(t for t in terms(word) if t not in _NOT_NAMES)
     return found
+
+
+def _figure_terms(word: str) -> set[str]:
+    """A figure's numbers and the names glued to it ("AK-47s": "ak", "47"), not its unit:
+    "4,051-yard" is the number 4051, and "yard" is no name."""
+    found = set()
+    for part in word.split("-"):
+        if any(c.isdigit() for c in part):
+            found.update(t for t in terms(part) if any(c.isdigit() for c in t))
+        elif part[:1].isupper():
+            found.update(t for t in terms(part) if t not in _NOT_NAMES)
+    return found
+
+
+_PUNCTUATION = "\"'()[],.;:!?‘’“”"
+_DIGIT = re.compile(r"\d")
+_INITIAL = re.compile(r"\b([A-Z])\.(?= [A-Z])")  # "James R. Dabney": an initial
+_CONNECTORS = frozenset(["of", "de", "del", "la", "le", "du", "da", "van", "von"])
+
+
+def name_runs(text: str) -> list[list[str]]:
+    """The names of a brief's text as written, each as the terms of its words: "Superior
+    Court Judge James Bodiford", "Gulf of Aden", "Kodak Theatre" (numbers apart). A comma,
+    a full stop or a bracket ends a name; "of", "de" and the like join its words."""
+    runs: list[list[str]] = []
+    text = _INITIAL.sub(r"\1", _LABEL.sub("", text or ""))  # no sentence ends at "R."
+    for sentence in sentences(text):
+        tokens = sentence.split()
+        run: list[str] = []
+        for n, token in enumerate(tokens):
+            word = token.strip(_PUNCTUATION)
+            if token[:1] in '(["“‘' and run:
+                runs.append(run)
+                run = []
+            if word[:1].isupper() and _is_name(word, n, tokens) and not _DIGIT.search(word):
+                run.extend(t for t in _name_terms(word) if t not in _NOT_NAMES)
+            elif run and not (word.lower() in _CONNECTORS and token == word):
+                runs.append(run)
+                run = []
+            if run and token[-1:] in _PUNCTUATION:
+                runs.append(run)
+                run = []
+        if run:
+            runs.append(run)
+    return runs
+
+
+def _name_terms(word: str) -> list[str]:
+    """`terms` of one word of a name; a plain ASCII word (most are) the short way."""
+    if word.isascii() and word.isalpha():
+        term = stem(word.lower())
+        return [term] if len(term) > 1 and term not in STOPWORDS else []
+    return terms(word)
+
+
+def _is_name(word: str, n: int, tokens: list[str]) -> bool:
+    """A capitalised word inside its sentence, an acronym, or a sentence's first word
+    followed by another capitalised one or rare in the language."""
+    if not word[0].isupper():
+        return False
+    if n > 0 or (word.isupper() and len(word) > 1):
+        return True
+    return (len(tokens) > 1 and tokens[1][:1].isupper()) or _uncommon(word)
 
 
 def _uncommon(word: str) -> bool:

@@ -61,6 +61,13 @@ def test_a_made_up_place_name_says_more_than_a_common_word():
     assert term_info("police") < 1.5 < term_info("scanner")
 
 
+def test_a_common_name_ending_in_s_is_as_common_as_written():
+    # "James" becomes the term "jame" and "Texas" "texa": worth what the written word is
+    assert term_info("jame") == term_info("james") < 2
+    assert term_info("texa") == term_info("texas") < 2
+    assert term_info("fernwick") == MAX_TERM_INFO  # a name never seen stays rare
+
+
 def test_numbers_count_by_shape_and_a_year_counts_little():
     assert term_info("6") < term_info("42") < term_info("160") < term_info("41.50")
     assert term_info("2026") <= 1.0
@@ -85,6 +92,36 @@ def test_a_name_two_watched_briefs_share_counts_half(matcher):
     both = measured(matcher, [text], briefs=(DOCK, DEPOT))
     assert alone["facts"][0, 0] == pytest.approx(term_info("fernwick"), abs=0.15)
     assert both["facts"][0, 0] == pytest.approx(alone["facts"][0, 0] / 2, abs=0.15)
+
+
+COURT = Brief(
+    id="T-COURT",
+    codename="GREY LANTERN",
+    summary="Superior Court Judge James Hollowmere will sentence the Marlow brothers on Friday.",
+    details=["Sentencing by Superior Court Judge James Hollowmere, Friday 6 November 2026"],
+)
+
+
+def test_a_names_common_words_beside_another_rare_name_name_someone_else(matcher):
+    got = measured(
+        matcher,
+        [
+            "Superior Court Judge James Pettigrew heard the Tarrow case today.",  # another
+            "Superior Court Judge James Hollowmere heard the case today.",  # this one
+            "The judge, James, said the superior court would sit late.",  # no other name
+        ],
+        briefs=(COURT,),
+    )
+    assert got["facts"][0, 0] == 0.0
+    assert got["facts"][1, 0] >= 4.0
+    assert got["facts"][2, 0] > 1.0
+
+
+def test_a_figures_unit_is_no_name():
+    from matcher.text import specific_terms
+
+    assert specific_terms("Andrew Luck chases the 4,051-yard record") == {"4051", "andrew", "luck"}
+    assert specific_terms("Seized: 6 AK-47s") == {"6", "ak", "47"}
 
 
 def test_a_name_in_a_short_post_says_more_than_in_a_long_article(matcher):

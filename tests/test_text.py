@@ -89,3 +89,17 @@ def test_long_sentences_are_cut():
     cut = passages("", text)
     assert [len(p.split()) for p in cut] == [MAX_PASSAGE_WORDS, MAX_PASSAGE_WORDS, 10]
     assert " ".join(cut) == text
+
+
+def test_name_runs_keep_a_names_words_together():
+    from matcher.text import name_runs
+
+    assert name_runs("Superior Court Judge James R. Dabney heard it in the Gulf of Aden.") == [
+        ["superior", "court", "judge", "jame", "dabney"],
+        ["gulf", "aden"],
+    ]
+    assert name_runs("The Academy of Motion Picture Arts (AMPAS), at the Kodak Theatre.") == [
+        ["academy", "motion", "picture", "arts"],
+        ["ampa"],
+        ["kodak", "theatre"],
+    ]
