@@ -130,11 +130,16 @@ def names_apart(item, info=term_info):
             texts = (item.item.title, item.item.text)
             runs = [run for text in texts for run in name_runs(text)]
             item.names_apart = {
-                t for run in runs if any(info(w) >= DISTINCTIVE_INFO for w in run) for t in run
+                t for run in runs if any(_distinctive(w, info) for w in run) for t in run
             }
         return term in item.names_apart
 
     return check
+
+
+def _distinctive(term: str, info) -> bool:
+    """A word that tells which name it is: rare in the language, or a name's number."""
+    return term.isdigit() or info(term) >= DISTINCTIVE_INFO
 
 
 def name_keys(runs: list[list[str]], info=term_info) -> dict[str, frozenset]:
@@ -150,7 +155,7 @@ def name_keys(runs: list[list[str]], info=term_info) -> dict[str, frozenset]:
     needs: dict[str, set[str]] = defaultdict(set)
     free: set[str] = set()
     for run in runs:
-        keys = {t for t in run if info(t) >= DISTINCTIVE_INFO}
+        keys = {t for t in run if _distinctive(t, info)}
         for term in run:
             if keys and term not in keys:
                 needs[term] |= keys

@@ -296,14 +296,16 @@ def _figure_terms(word: str) -> set[str]:
 
 _PUNCTUATION = "\"'()[],.;:!?‘’“”"
 _DIGIT = re.compile(r"\d")
+_ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)")
 _INITIAL = re.compile(r"\b([A-Z])\.(?= [A-Z])")  # "James R. Dabney": an initial
 _CONNECTORS = frozenset(["of", "de", "del", "la", "le", "du", "da", "van", "von"])
 
 
 def name_runs(text: str) -> list[list[str]]:
     """The names of a brief's text as written, each as the terms of its words: "Superior
-    Court Judge James Bodiford", "Gulf of Aden", "Kodak Theatre" (numbers apart). A comma,
-    a full stop or a bracket ends a name; "of", "de" and the like join its words."""
+    Court Judge James Bodiford", "Gulf of Aden", "Kodak Theatre", "102nd Precinct" (an
+    ordinal opens a name; other numbers stay apart). A comma, a full stop or a bracket ends
+    a name; "of", "de" and the like join its words."""
     runs: list[list[str]] = []
     text = _INITIAL.sub(r"\1", _LABEL.sub("", text or ""))  # no sentence ends at "R."
     for sentence in sentences(text):
@@ -316,6 +318,10 @@ def name_runs(text: str) -> list[list[str]]:
                 run = []
             if word[:1].isupper() and _is_name(word, n, tokens) and not _DIGIT.search(word):
                 run.extend(t for t in _name_terms(word) if t not in _NOT_NAMES)
+            elif _ORDINAL.fullmatch(token) and _names_next(tokens, n):
+                if run:
+                    runs.append(run)
+                run = [token[:-2]]  # "102nd Precinct", "the 81st Oscars": a name's number
             elif run and not (word.lower() in _CONNECTORS and token == word):
                 runs.append(run)
                 run = []
@@ -325,6 +331,12 @@ def name_runs(text: str) -> list[list[str]]:
         if run:
             runs.append(run)
     return runs
+
+
+def _names_next(tokens: list[str], n: int) -> bool:
+    """Does a name follow token n ("102nd Precinct"; not "13th March")?"""
+    following = tokens[n + 1].strip(_PUNCTUATION) if n + 1 < len(tokens) else ""
+    return following[:1].isupper() and following.lower() not in _NOT_NAMES
 
 
 def _name_terms(word: str) -> list[str]:

@@ -117,6 +117,19 @@ def test_a_names_common_words_beside_another_rare_name_name_someone_else(matcher
     assert got["facts"][2, 0] > 1.0
 
 
+def test_a_names_number_tells_which_one(matcher):
+    brief = Brief(
+        id="T-PCT",
+        codename="LOW HARBOUR",
+        summary="Officers of the 102nd Precinct will close Tarrow Lane on Friday.",
+        details=["102nd Precinct, Tarrow Lane"],
+    )
+    texts = ["Officers of the 67th Precinct marched.", "Officers of the 102nd Precinct marched."]
+    got = measured(matcher, texts, briefs=(brief,))
+    assert got["facts"][0, 0] == 0.0  # another precinct
+    assert got["facts"][1, 0] > 2.0
+
+
 def test_a_figures_unit_is_no_name():
     from matcher.text import specific_terms
 

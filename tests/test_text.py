@@ -103,3 +103,13 @@ def test_name_runs_keep_a_names_words_together():
         ["ampa"],
         ["kodak", "theatre"],
     ]
+
+
+def test_an_ordinal_opens_a_name_a_date_does_not():
+    from matcher.text import name_runs
+
+    assert name_runs("NYPD 102nd Precinct officers, on the 13th March, at 97th Avenue.") == [
+        ["nypd"],
+        ["102", "precinct"],
+        ["97", "avenue"],
+    ]
