@@ -34,7 +34,7 @@ from datetime import date
 import numpy as np
 
 from matcher.rarity import ITEM_WORDS_LOG10, term_info
-from matcher.text import name_runs
+from matcher.text import ORDINAL, name_runs
 
 MAX_DETAIL_INFO = 4.0  # one detail is worth at most "one item in ten thousand"
 MAX_REST_INFO = 2.0  # names of the summary that no detail repeats count less
@@ -123,11 +123,10 @@ def names_apart(item, info=term_info):
     write a brief's common name word without its distinctive one) and kept with it."""
 
     def check(term: str) -> bool:
-        written = (term.capitalize(), term.upper())  # "jame": "James", "ins": "INS"
-        if not any(w in item.item.title or w in item.item.text for w in written):
+        texts = (item.item.title, item.item.text)
+        if not _may_be_named(term, texts):
             return False
         if item.names_apart is None:
-            texts = (item.item.title, item.item.text)
             runs = [run for text in texts for run in name_runs(text)]
             item.names_apart = {
                 t for run in runs if any(_distinctive(w, info) for w in run) for t in run
@@ -135,6 +134,13 @@ def names_apart(item, info=term_info):
         return term in item.names_apart
 
     return check
+
+
+def _may_be_named(term: str, texts) -> bool:
+    """A quick test before reading names: a name's word is written capitalised ("jame":
+    "James", "ins": "INS") or after an ordinal ("the 67th precinct")."""
+    written = (term.capitalize(), term.upper())
+    return any(w in text for text in texts for w in written) or any(map(ORDINAL.search, texts))
 
 
 def _distinctive(term: str, info) -> bool:

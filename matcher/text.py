@@ -296,35 +296,40 @@ def _figure_terms(word: str) -> set[str]:
 
 _PUNCTUATION = "\"'()[],.;:!?‘’“”"
 _DIGIT = re.compile(r"\d")
-_ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)")
+ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)\b")
 _INITIAL = re.compile(r"\b([A-Z])\.(?= [A-Z])")  # "James R. Dabney": an initial
 _CONNECTORS = frozenset(["of", "de", "del", "la", "le", "du", "da", "van", "von"])
 
 
 def name_runs(text: str) -> list[list[str]]:
     """The names of a brief's text as written, each as the terms of its words: "Superior
-    Court Judge James Bodiford", "Gulf of Aden", "Kodak Theatre", "102nd Precinct" (an
-    ordinal opens a name; other numbers stay apart). A comma, a full stop or a bracket ends
-    a name; "of", "de" and the like join its words."""
+    Court Judge James Bodiford", "Gulf of Aden", "Kodak Theatre". An ordinal opens a name
+    ("102nd Precinct", "the 67th precinct": a numbered thing); other numbers stay apart. A
+    comma, a full stop or a bracket ends a name; "of", "de" and the like join its words."""
     runs: list[list[str]] = []
     text = _INITIAL.sub(r"\1", _LABEL.sub("", text or ""))  # no sentence ends at "R."
     for sentence in sentences(text):
         tokens = sentence.split()
         run: list[str] = []
+        numbered = False  # the word after an ordinal: "the 67th precinct"
         for n, token in enumerate(tokens):
             word = token.strip(_PUNCTUATION)
             if token[:1] in '(["“‘' and run:
                 runs.append(run)
                 run = []
-            if word[:1].isupper() and _is_name(word, n, tokens) and not _DIGIT.search(word):
+            if numbered and word.isalpha() and word.islower():
+                runs.append(run + _name_terms(word))
+                run = []
+            elif word[:1].isupper() and _is_name(word, n, tokens) and not _DIGIT.search(word):
                 run.extend(t for t in _name_terms(word) if t not in _NOT_NAMES)
-            elif _ORDINAL.fullmatch(token) and _names_next(tokens, n):
+            elif ORDINAL.fullmatch(token) and _names_next(tokens, n):
                 if run:
                     runs.append(run)
                 run = [token[:-2]]  # "102nd Precinct", "the 81st Oscars": a name's number
             elif run and not (word.lower() in _CONNECTORS and token == word):
                 runs.append(run)
                 run = []
+            numbered = bool(run) and ORDINAL.fullmatch(token) is not None
             if run and token[-1:] in _PUNCTUATION:
                 runs.append(run)
                 run = []
@@ -334,8 +339,11 @@ def name_runs(text: str) -> list[list[str]]:
 
 
 def _names_next(tokens: list[str], n: int) -> bool:
-    """Does a name follow token n ("102nd Precinct"; not "13th March")?"""
+    """Does a name or a noun follow token n ("102nd Precinct", "67th precinct"; not "13th
+    March" or "13th of")?"""
     following = tokens[n + 1].strip(_PUNCTUATION) if n + 1 < len(tokens) else ""
+    if following.isalpha() and following.islower():
+        return following not in STOPWORDS
     return following[:1].isupper() and following.lower() not in _NOT_NAMES
 
 

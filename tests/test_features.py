@@ -124,10 +124,16 @@ def test_a_names_number_tells_which_one(matcher):
         summary="Officers of the 102nd Precinct will close Tarrow Lane on Friday.",
         details=["102nd Precinct, Tarrow Lane"],
     )
-    texts = ["Officers of the 67th Precinct marched.", "Officers of the 102nd Precinct marched."]
+    texts = [
+        "Officers of the 67th Precinct marched.",
+        "Officers of the 67th precinct marched.",
+        "Officers of the 102nd Precinct marched.",
+        "The precinct's officers marched.",
+    ]
     got = measured(matcher, texts, briefs=(brief,))
-    assert got["facts"][0, 0] == 0.0  # another precinct
-    assert got["facts"][1, 0] > 2.0
+    assert got["facts"][0, 0] == got["facts"][1, 0] == 0.0  # another precinct
+    assert got["facts"][2, 0] > 2.0
+    assert got["facts"][3, 0] > 1.0  # which precinct, it does not say
 
 
 def test_a_figures_unit_is_no_name():

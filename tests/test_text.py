@@ -113,3 +113,4 @@ def test_an_ordinal_opens_a_name_a_date_does_not():
         ["102", "precinct"],
         ["97", "avenue"],
     ]
+    assert name_runs("By the 67th precinct, on the 13th of May.") == [["67", "precinct"]]
