@@ -145,7 +145,7 @@ def _may_be_named(term: str, texts) -> bool:
 
 def _distinctive(term: str, info) -> bool:
     """A word that tells which name it is: rare in the language, or a name's number."""
-    return term.isdigit() or info(term) >= DISTINCTIVE_INFO
+    return term[:1].isdigit() or info(term) >= DISTINCTIVE_INFO
 
 
 def name_keys(runs: list[list[str]], info=term_info) -> dict[str, frozenset]:

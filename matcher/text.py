@@ -325,7 +325,7 @@ def name_runs(text: str) -> list[list[str]]:
             elif ORDINAL.fullmatch(token) and _names_next(tokens, n):
                 if run:
                     runs.append(run)
-                run = [token[:-2]]  # "102nd Precinct", "the 81st Oscars": a name's number
+                run = terms(token)  # "102nd Precinct", "the 81st Oscars": a name's number
             elif run and not (word.lower() in _CONNECTORS and token == word):
                 runs.append(run)
                 run = []

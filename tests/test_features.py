@@ -117,6 +117,9 @@ def test_a_names_common_words_beside_another_rare_name_name_someone_else(matcher
     assert got["facts"][2, 0] > 1.0
 
 
+PADDING = " Nothing else to say here today." * 200
+
+
 def test_a_names_number_tells_which_one(matcher):
     brief = Brief(
         id="T-PCT",
@@ -127,13 +130,14 @@ def test_a_names_number_tells_which_one(matcher):
     texts = [
         "Officers of the 67th Precinct marched.",
         "Officers of the 67th precinct marched.",
-        "Officers of the 102nd Precinct marched.",
+        "Officers of the 102nd Precinct marched." + PADDING,  # long: no detail at its cap
+        "Officers of the 102nd marched." + PADDING,
         "The precinct's officers marched.",
     ]
     got = measured(matcher, texts, briefs=(brief,))
     assert got["facts"][0, 0] == got["facts"][1, 0] == 0.0  # another precinct
-    assert got["facts"][2, 0] > 2.0
-    assert got["facts"][3, 0] > 1.0  # which precinct, it does not say
+    assert got["facts"][2, 0] > got["facts"][3, 0] > 0  # its number, and its name too
+    assert got["facts"][4, 0] > 1.0  # which precinct, it does not say
 
 
 def test_a_figures_unit_is_no_name():

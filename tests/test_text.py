@@ -110,7 +110,7 @@ def test_an_ordinal_opens_a_name_a_date_does_not():
 
     assert name_runs("NYPD 102nd Precinct officers, on the 13th March, at 97th Avenue.") == [
         ["nypd"],
-        ["102", "precinct"],
-        ["97", "avenue"],
+        ["102nd", "precinct"],
+        ["97th", "avenue"],
     ]
-    assert name_runs("By the 67th precinct, on the 13th of May.") == [["67", "precinct"]]
+    assert name_runs("By the 67th precinct, on the 13th of May.") == [["67th", "precinct"]]
