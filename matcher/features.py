@@ -107,9 +107,13 @@ class FactIndex:
         shift = min(MAX_SHIFT, max(-MAX_SHIFT, ITEM_WORDS_LOG10 - math.log10(max(length, 1))))
         mass: dict[tuple[int, int], float] = defaultdict(float)
         for term in item_terms:
+            named_apart = None  # asked once per term, not once per brief naming it
             for k, j, weight, needs in self.postings.get(term, ()):
-                if needs and needs.isdisjoint(item_terms) and apart(term):
-                    continue  # "Judge James R. Dabney" is not "Judge James Bodiford"
+                if needs and needs.isdisjoint(item_terms):
+                    if named_apart is None:
+                        named_apart = apart(term)
+                    if named_apart:
+                        continue  # "Judge James R. Dabney" is not "Judge James Bodiford"
                 mass[(k, j)] += max(0.0, weight + shift * (weight > 0))
         return mass
 
@@ -122,9 +126,11 @@ def names_apart(item, info=term_info):
     a word rare in the language? The item's names are read on first use only (few items
     write a brief's common name word without its distinctive one) and kept with it."""
 
+    texts = (item.item.title, item.item.text)
+    ordinal: list[bool] = []  # does the item write an ordinal? (searched once)
+
     def check(term: str) -> bool:
-        texts = (item.item.title, item.item.text)
-        if not _may_be_named(term, texts):
+        if not _may_be_named(term, texts, ordinal):
             return False
         if item.names_apart is None:
             runs = [run for text in texts for run in name_runs(text)]
@@ -136,11 +142,15 @@ def names_apart(item, info=term_info):
     return check
 
 
-def _may_be_named(term: str, texts) -> bool:
+def _may_be_named(term: str, texts, ordinal: list[bool]) -> bool:
     """A quick test before reading names: a name's word is written capitalised ("jame":
     "James", "ins": "INS") or after an ordinal ("the 67th precinct")."""
     written = (term.capitalize(), term.upper())
-    return any(w in text for text in texts for w in written) or any(map(ORDINAL.search, texts))
+    if any(w in text for text in texts for w in written):
+        return True
+    if not ordinal:
+        ordinal.append(any(map(ORDINAL.search, texts)))
+    return ordinal[0]
 
 
 def _distinctive(term: str, info) -> bool:
