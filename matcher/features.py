@@ -127,11 +127,17 @@ def names_apart(item, info=term_info):
     write a brief's common name word without its distinctive one) and kept with it."""
 
     texts = (item.item.title, item.item.text)
-    ordinal: list[bool] = []  # does the item write an ordinal? (searched once)
+    ordinal = None  # does the item write an ordinal? (searched once)
 
     def check(term: str) -> bool:
-        if not _may_be_named(term, texts, ordinal):
-            return False
+        # a quick test before reading names: a name's word is written capitalised ("jame":
+        # "James", "ins": "INS") or after an ordinal ("the 67th precinct")
+        nonlocal ordinal
+        if not any(w in text for text in texts for w in (term.capitalize(), term.upper())):
+            if ordinal is None:
+                ordinal = any(map(ORDINAL.search, texts))
+            if not ordinal:
+                return False
         if item.names_apart is None:
             runs = [run for text in texts for run in name_runs(text)]
             item.names_apart = {
@@ -140,17 +146,6 @@ def names_apart(item, info=term_info):
         return term in item.names_apart
 
     return check
-
-
-def _may_be_named(term: str, texts, ordinal: list[bool]) -> bool:
-    """A quick test before reading names: a name's word is written capitalised ("jame":
-    "James", "ins": "INS") or after an ordinal ("the 67th precinct")."""
-    written = (term.capitalize(), term.upper())
-    if any(w in text for text in texts for w in written):
-        return True
-    if not ordinal:
-        ordinal.append(any(map(ORDINAL.search, texts)))
-    return ordinal[0]
 
 
 def _distinctive(term: str, info) -> bool:

@@ -275,7 +275,7 @@ def specific_terms(text: str) -> set[str]:
         tokens = sentence.split()
         for n, token in enumerate(tokens):
             word = token.strip(_PUNCTUATION)
-            if word and any(c.isdigit() for c in word):
+            if _DIGIT.search(word):
                 found.update(_figure_terms(word))
             elif word and _is_name(word, n, tokens):
                 found.update(t for t in terms(word) if t not in _NOT_NAMES)
@@ -287,8 +287,8 @@ def _figure_terms(word: str) -> set[str]:
     "4,051-yard" is the number 4051, and "yard" is no name."""
     found = set()
     for part in word.split("-"):
-        if any(c.isdigit() for c in part):
-            found.update(t for t in terms(part) if any(c.isdigit() for c in t))
+        if _DIGIT.search(part):
+            found.update(t for t in terms(part) if _DIGIT.search(t))
         elif part[:1].isupper():
             found.update(t for t in terms(part) if t not in _NOT_NAMES)
     return found
