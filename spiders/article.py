@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import trafilatura
 from scrapy.http import TextResponse
 from scrapy.utils.defer import maybe_deferred_to_future
 
@@ -42,6 +41,8 @@ class Article:
 
 def extract_article(response: TextResponse) -> Article | None:
     """None when the page holds no readable main text."""
+    import trafilatura  # a third of a crawl process's start: only once a page is read
+
     document = trafilatura.bare_extraction(
         response.text, url=response.url, with_metadata=True, include_comments=False
     )
