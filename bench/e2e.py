@@ -20,6 +20,11 @@ measures it); the bare model's encode rate on the same texts (title and text, tr
 the model's 256 tokens), measured in the same run; and the peak memory of the `match`
 process. Rates are the median of R runs.
 
+Also printed: the service's own work on the same stream (`Service.crawl_source` in a child
+process whose model is loaded and calibration restored before the clock starts): the crawl,
+with each full batch it stored matched while it goes on, then the rest, then sending. On 2
+cores the crawl and the model share the machine instead of taking turns.
+
     .venv/bin/python bench/e2e.py [--articles 600] [--posts 5000] [--briefs 20] [--runs 3]
     .venv/bin/python bench/e2e.py --briefs 1,200,1000     # how cost grows with briefs
     .venv/bin/python bench/e2e.py --crawl-only            # the crawl alone
@@ -36,6 +41,7 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -209,6 +215,12 @@ def one_run(work: Path, sources: dict[str, dict], expected: dict, brief_sets: di
                 add_briefs(copy / "leaksentry.toml", chosen)
                 leaksentry("match", "--config", copied)  # the service's first day
                 figures[(stream, "fixed", count)] = leaksentry("match", "--config", copied)[0]
+                served = work / f"{stream}-{count}-service"
+                shutil.copytree(copy, served)
+                figures[(stream, "service", count)] = service_cycle(
+                    served / "leaksentry.toml", measured["name"]
+                )
+                shutil.rmtree(served)
             crawl_s, crawl_mib, out = leaksentry(
                 "crawl", "--source", measured["name"], "--config", copied
             )
@@ -223,6 +235,33 @@ def one_run(work: Path, sources: dict[str, dict], expected: dict, brief_sets: di
                 figures[(stream, count)] = (match_s, match_mib, out.strip())
             shutil.rmtree(copy)
     return figures
+
+
+def service_cycle(config: Path, source: str) -> float:
+    """Seconds of the service's work on `source` (crawl, match as the items come, send),
+    with the model loaded and the calibration restored before the clock starts, as in a
+    running service: in a child process (`--service-child`), away from the bench's
+    servers."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--service-child", str(config), source],
+        capture_output=True,
+        text=True,
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"service cycle failed:\n{out.stderr}")
+    return float(out.stdout.split()[-1])
+
+
+def service_child(config_path: str, source: str) -> None:
+    from leaksentry.config import load_config
+    from leaksentry.service import Service
+
+    service = Service(load_config(config_path))
+    service.load_model()
+    service.process()  # nothing new: briefs prepared, the kept calibration restored
+    started = time.perf_counter()
+    service.crawl_source(source)
+    print(f"{time.perf_counter() - started:.3f}")
 
 
 def bare_model_rates(corpus: dict[str, list[tuple[str, str]]]) -> dict[str, float]:
@@ -292,6 +331,16 @@ def report(args, all_runs: list[dict], bare: dict[str, float], counts: list[int]
                 f"| {bare[stream]:.1f} | {m['steady_e2e'] / bare[stream]:.2f} "
                 f"| {m['crawl_s']:.1f} | {m['match_s']:.1f} | {m['mib']:.0f} |"
             )
+        print(
+            "\nThe service's work on the same stream, the model loaded (crawl, and match while "
+            "the crawl stores, then the rest; the crawl process's start included):"
+        )
+        print("| stream | items | service s | service items/s |")
+        print("|---|---|---|---|")
+        for stream in ("articles", "posts"):
+            seconds = med(r[(stream, "service", count)] for r in all_runs)
+            items = med(r[(stream, "crawl")][0] for r in all_runs)
+            print(f"| {stream} | {items:.0f} | {seconds:.1f} | **{items / seconds:.1f}** |")
         last = all_runs[-1]
         for stream in ("articles", "posts"):
             print(f"  {stream}, last run: {last[(stream, count)][2]}")
@@ -317,7 +366,11 @@ def main() -> None:
         help="ecb: ECB+ news, about a third on the briefs' topics; background: BBC articles "
         "unrelated to every brief, as most of a real stream is",
     )
+    parser.add_argument("--service-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.service_child:
+        service_child(*args.service_child)
+        return
     os.environ["LEAKSENTRY_MODEL"] = args.model  # the CLI children read it
     article_files = ["ecb/items.jsonl", "background/items.jsonl"]
     if args.article_texts == "background":

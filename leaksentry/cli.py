@@ -321,8 +321,16 @@ def cycle(config_path):
     store, vault = open_store_and_vault(config)
     with store:
         sources = [s for s in config.sources if s.enabled]
-        _print_crawl(jobs.crawl(config, sources, store, terse=True))
-        click.echo(f"match: {_match(config, store, vault)}")
+        # What the crawl stores is matched as it comes, a full batch at a time (the model is
+        # loaded when the first is ready, while the crawl goes on), then the rest.
+        run = jobs.MatchRun(config, store, lambda: vault, lambda: _matcher(config, store))
+        _print_crawl(
+            jobs.crawl(config, sources, store, terse=True, meanwhile=lambda: run.step(whole=False))
+        )
+        if run.context is None:
+            run.start()
+        run.step()
+        click.echo(f"match: {run.finish()}")
         click.echo(f"notify: {jobs.notify_alerts(config, store)} message(s) queued")
         sent = jobs.send_queued(config, store)
         click.echo(f"send: {sent}")

@@ -15,6 +15,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -62,10 +63,15 @@ def crawl(
     log_level: str = "WARNING",
     log_file: Path | None = None,
     terse: bool = False,
+    meanwhile=None,
 ) -> StepReport:
     """Crawl the given sources once, in a child process (a fresh Twisted reactor each time).
 
     terse: the child logs no Scrapy internals and no tracebacks (the command line's default).
+
+    meanwhile: called about every half second while the child runs (the service and `cycle`
+    match what it stored so far: see ``MatchRun``). If it fails, it is not called again in
+    this crawl and the crawl goes on; the match after the crawl meets the same failure.
 
     When should_stop() turns true the child is asked to stop (SIGTERM): Scrapy closes the
     spiders cleanly and whatever was stored stays stored.
@@ -89,7 +95,7 @@ def crawl(
     for source in sources:
         command += ["--source", source.name]
     started = now()
-    output, status, stopped = _run_child(command, should_stop)
+    output, status, stopped = _run_child(command, should_stop, meanwhile)
     if stopped:
         report.errors.append(f"crawl {stopped} (exit status {status})")
     try:
@@ -131,8 +137,9 @@ def crawl_environment() -> dict[str, str]:
     }
 
 
-def _run_child(command: list[str], should_stop) -> tuple[str, int, str | None]:
-    """Run the crawl process; stop it on request or after CRAWL_TIMEOUT_SECONDS.
+def _run_child(command: list[str], should_stop, meanwhile=None) -> tuple[str, int, str | None]:
+    """Run the crawl process; stop it on request or after CRAWL_TIMEOUT_SECONDS; call
+    `meanwhile` between checks.
 
     Returns its output, its exit status and, when it was stopped, why ("stopped" or "timed
     out"). A crawl stopped with SIGTERM still prints its results (what it stored)."""
@@ -146,6 +153,14 @@ def _run_child(command: list[str], should_stop) -> tuple[str, int, str | None]:
             return output, child.returncode, None
         except subprocess.TimeoutExpired:
             waited += 0.5
+            if meanwhile is not None and not should_stop():
+                started = time.monotonic()
+                try:
+                    meanwhile()
+                except Exception as exc:  # noqa: BLE001 (the match after the crawl meets it)
+                    log.error("match while crawling stopped: %s", exc)
+                    meanwhile = None
+                waited += time.monotonic() - started
             if should_stop() or waited > CRAWL_TIMEOUT_SECONDS:
                 child.terminate()
                 try:
@@ -269,15 +284,54 @@ def match_new(
     Works in batches; each batch's matches, alerts and "matched" marks are one transaction,
     so stopping between batches loses nothing and repeats nothing.
     """
-    report = StepReport({"items": 0, "matches": 0, "alerts": 0})
-    run_id = store.start_run("match")
-    context = prepare_match(config, store, vault, matcher)
-    alerts_before = store.count("alerts")
-    while not should_stop() and (batch := store.unmatched_items(MATCH_BATCH)):
-        match_batch(store, matcher, context, batch, report)
-    report.counts["alerts"] = store.count("alerts") - alerts_before
-    store.finish_run(run_id, "ok", report.counts["alerts"])
-    return report
+    run = MatchRun(config, store, lambda: vault, lambda: matcher, should_stop)
+    run.start()  # recorded, and calibrated, even when nothing is new
+    run.step()
+    return run.finish()
+
+
+class MatchRun:
+    """One match step, which may run in parts: while a crawl is storing items, the full
+    batches stored so far (``step(whole=False)``), so the model works while the crawl still
+    downloads and a leak early in a long crawl is known before its end; then the rest.
+
+    The briefs are opened and prepared, and the matcher calibrated, once, when the first
+    batch is matched (`vault` and `matcher` are called then: a crawl that stores nothing
+    new loads no model).
+    """
+
+    def __init__(self, config: Config, store: Store, vault, matcher, should_stop=lambda: False):
+        self.config, self.store, self.should_stop = config, store, should_stop
+        self._vault, self._matcher = vault, matcher
+        self.report = StepReport({"items": 0, "matches": 0, "alerts": 0})
+        self.context: MatchContext | None = None
+
+    def step(self, whole: bool = True) -> bool:
+        """Match what is stored and not matched yet, batch by batch; `whole=False` leaves a
+        part batch for a later step. Whether any batch was matched."""
+        matched = False
+        while not self.should_stop() and (batch := self.store.unmatched_items(MATCH_BATCH)):
+            if not whole and len(batch) < MATCH_BATCH:
+                break
+            if self.context is None:
+                self.start()
+            match_batch(self.store, self.matcher, self.context, batch, self.report)
+            matched = True
+        return matched
+
+    def start(self) -> None:
+        """Open and prepare the briefs, calibrate, and record the run."""
+        self.matcher = self._matcher()
+        self.run_id = self.store.start_run("match")
+        self.context = prepare_match(self.config, self.store, self._vault(), self.matcher)
+        self.alerts_before = self.store.count("alerts")
+
+    def finish(self) -> StepReport:
+        """The report of every step (and the run recorded in the store, if one started)."""
+        if self.context is not None:
+            self.report.counts["alerts"] = self.store.count("alerts") - self.alerts_before
+            self.store.finish_run(self.run_id, "ok", self.report.counts["alerts"])
+        return self.report
 
 
 RETRO_CANDIDATES = 400  # items the full matcher reads per new brief in the retro-check

@@ -222,7 +222,11 @@ class MastodonServer:
 
     LIMIT = 40
 
-    def __init__(self, statuses: list[dict], host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self, statuses: list[dict], host: str = "127.0.0.1", port: int = 0, delay: float = 0.0
+    ):
+        """`delay`: seconds before each answer (a slow server, a long crawl)."""
+        self.delay = delay
         self.statuses = sorted(statuses, key=lambda s: int(s["id"]), reverse=True)
         self._ids = [int(status["id"]) for status in self.statuses]  # descending
         self._bodies = [json.dumps(status, ensure_ascii=False) for status in self.statuses]
@@ -233,6 +237,8 @@ class MastodonServer:
             disable_nagle_algorithm = True  # (see _SiteHandler)
 
             def do_GET(self):
+                if owner.delay:
+                    time.sleep(owner.delay)
                 status, headers, body = owner.answer(self.path)
                 self.send_response(status)
                 for name, value in headers.items():

@@ -73,8 +73,17 @@ class Service:
 
     @survives_full_disk
     def crawl_source(self, name: str) -> None:
+        """Crawl one source, matching what it stores as it comes (see `match_meanwhile`),
+        then match the rest and send."""
         source = self.config.source(name)
         with open_store(self.config.database) as store:
+            early = jobs.MatchRun(
+                self.config,
+                store,
+                lambda: open_vault(self.config, store),
+                lambda: self._matcher,
+                self.stopping.is_set,
+            )
             report = jobs.crawl(
                 self.config,
                 [source],
@@ -82,12 +91,30 @@ class Service:
                 self.stopping.is_set,
                 log_file=self.config.log_file,
                 terse=not self.verbose,
+                meanwhile=lambda: self.match_meanwhile(store, early),
             )
+            if early.context is not None:
+                log.info("match while crawling %s: %s", name, early.finish())
         for error in report.errors:
             log.error("crawl %s: %s", name, error)
         if not report.counts.get("paused"):
             log.info("crawl %s: %s new item(s)", name, report.counts["stored"])
         self.process()
+
+    def match_meanwhile(self, store: Store, early: jobs.MatchRun) -> None:
+        """While a crawl runs: match the full batches it stored so far and send what they
+        raised. The model works while the crawl downloads (two cores, two jobs), and a leak
+        on the first page of a long crawl is mailed before the crawl ends. Skipped while
+        another step matches or sends: that step takes these items too."""
+        if not self._process_lock.acquire(blocking=False):
+            return
+        try:
+            self._matcher.cache = jobs.StoreVectorCache(store)
+            if early.step(whole=False):
+                jobs.notify_alerts(self.config, store)
+                self._send(store)
+        finally:
+            self._process_lock.release()
 
     @survives_full_disk
     def process(self) -> None:
