@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,24 @@ def embedder():
     from matcher import load_embedder
 
     return load_embedder(MODEL)
+
+
+def mastodon_statuses(texts: list[str]) -> list[dict]:
+    """Mastodon statuses of `texts`, a second apart, oldest first, the last a minute ago."""
+    start = datetime.now(UTC) - timedelta(seconds=len(texts) + 60)
+    out = []
+    for n, text in enumerate(texts):
+        when = start + timedelta(seconds=n)
+        snowflake = str((int(when.timestamp() * 1000) << 16) | n)
+        out.append(
+            {
+                "id": snowflake,
+                "created_at": when.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                "url": f"https://social.example/statuses/{snowflake}",
+                "uri": f"https://social.example/statuses/{snowflake}",
+                "language": "en",
+                "content": f"<p>{text}</p>",
+                "reblog": None,
+            }
+        )
+    return out

@@ -9,11 +9,10 @@ import json
 import subprocess
 import sys
 import textwrap
-from datetime import UTC, datetime, timedelta
 
 from leaksentry.localservers import MastodonServer, StaticSite
 
-from conftest import REPO
+from conftest import REPO, mastodon_statuses
 
 WATCHED_CRAWL = """
 import json, socket, sys, threading, time
@@ -57,23 +56,12 @@ sys.exit(status)
 
 
 def statuses(count: int) -> list[dict]:
-    start = datetime.now(UTC) - timedelta(seconds=count + 60)
-    out = []
-    for n in range(count):
-        when = start + timedelta(seconds=n)
-        snowflake = str((int(when.timestamp() * 1000) << 16) | n)
-        out.append(
-            {
-                "id": snowflake,
-                "created_at": when.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-                "url": f"https://social.example/statuses/{snowflake}",
-                "uri": f"https://social.example/statuses/{snowflake}",
-                "language": "en",
-                "content": f"<p>Harbour note {n}: the {n}th ferry of the season left at {n % 24}h.</p>",
-                "reblog": None,
-            }
-        )
-    return out
+    return mastodon_statuses(
+        [
+            f"Harbour note {n}: the {n}th ferry of the season left at {n % 24}h."
+            for n in range(count)
+        ]
+    )
 
 
 def watched_crawl(tmp_path, sources: list[dict]) -> tuple[dict, dict]:

@@ -23,7 +23,7 @@ from leaksentry.service import Service
 from leaksentry.storage import open_store
 from leaksentry.vault import open_vault
 
-from conftest import cli_run, write_config
+from conftest import cli_run, mastodon_statuses, write_config
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +55,6 @@ def brief(day: datetime) -> dict:
 
 def statuses(day: datetime) -> list[dict]:
     """The leak as the newest post, unrelated posts before it (oldest first)."""
-    start = datetime.now(UTC) - timedelta(minutes=30)
     texts = [
         f"Allotment diary {n}: the leeks in row {n % 9} are doing well." for n in range(FILLERS)
     ]
@@ -63,22 +62,7 @@ def statuses(day: datetime) -> list[dict]:
         "Word at the club: police are raiding the Saltmere marina boat sheds at 6am on "
         f"{day:%A} {day.day} {day:%B}, hunting stolen outboard engines. Twelve officers plus dogs."
     )
-    out = []
-    for n, text in enumerate(texts):
-        when = start + timedelta(seconds=n)
-        snowflake = str((int(when.timestamp() * 1000) << 16) | n)
-        out.append(
-            {
-                "id": snowflake,
-                "created_at": when.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-                "url": f"https://social.example/statuses/{snowflake}",
-                "uri": f"https://social.example/statuses/{snowflake}",
-                "language": "en",
-                "content": f"<p>{text}</p>",
-                "reblog": None,
-            }
-        )
-    return out
+    return mastodon_statuses(texts)
 
 
 def test_a_leak_early_in_a_long_crawl_is_mailed_before_the_crawl_ends(tmp_path, mail):
