@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -53,6 +54,16 @@ def brief(day: datetime) -> dict:
     }
 
 
+def with_timeline(config: Path, url: str) -> Path:
+    """The configuration with a Mastodon local timeline source, "toots"."""
+    with config.open("a", encoding="utf-8") as toml:
+        toml.write(
+            f'[[source]]\nname = "toots"\nkind = "mastodon"\nurl = "{url}"\n'
+            'local_timeline = true\nlookback = "2d"\n'
+        )
+    return config
+
+
 def statuses(day: datetime) -> list[dict]:
     """The leak as the newest post, unrelated posts before it (oldest first)."""
     texts = [
@@ -68,12 +79,7 @@ def statuses(day: datetime) -> list[dict]:
 def test_a_leak_early_in_a_long_crawl_is_mailed_before_the_crawl_ends(tmp_path, mail):
     day = datetime.now(UTC) + timedelta(days=3)
     with MastodonServer(statuses(day), delay=PAGE_DELAY) as timeline:
-        config = write_config(tmp_path, [], mail.port)
-        with config.open("a", encoding="utf-8") as toml:
-            toml.write(
-                f'[[source]]\nname = "toots"\nkind = "mastodon"\nurl = "{timeline.url}"\n'
-                'local_timeline = true\nlookback = "2d"\n'
-            )
+        config = with_timeline(write_config(tmp_path, [], mail.port), timeline.url)
         cli_run("init", "--config", str(config))
         (tmp_path / "brief.jsonl").write_text(json.dumps(brief(day)) + "\n", encoding="utf-8")
         cli_run("brief", "add", str(tmp_path / "brief.jsonl"), "--config", str(config))
@@ -121,3 +127,23 @@ def test_match_run_leaves_a_part_batch_for_later(tmp_path):
         assert store.unmatched_items(1000) == []
         assert asked == [1]
         assert run.finish().counts["items"] == jobs.MATCH_BATCH + 10
+
+
+def test_a_failing_match_while_crawling_stops_itself_not_the_crawl(tmp_path, caplog):
+    """The crawl stores everything; the failing step is tried once and said in the log."""
+    texts = [f"Allotment diary {n}: the leeks in row {n % 9} are doing well." for n in range(80)]
+    calls = []
+
+    def failing():
+        calls.append(1)
+        raise OSError("no room for the model")
+
+    with MastodonServer(mastodon_statuses(texts), delay=PAGE_DELAY) as timeline:
+        config_path = with_timeline(write_config(tmp_path), timeline.url)
+        cli_run("init", "--config", str(config_path))
+        config = load_config(config_path)
+        with open_store(config.database) as store, caplog.at_level("ERROR", "leaksentry"):
+            report = jobs.crawl(config, config.sources, store, meanwhile=failing)
+    assert report.counts["stored"] == 80 and not report.errors, report
+    assert calls == [1]
+    assert "match while crawling stopped: no room for the model" in caplog.text
