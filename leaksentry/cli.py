@@ -327,10 +327,7 @@ def cycle(config_path):
         _print_crawl(
             jobs.crawl(config, sources, store, terse=True, meanwhile=lambda: run.step(whole=False))
         )
-        if run.context is None:
-            run.start()
-        run.step()
-        click.echo(f"match: {run.finish()}")
+        click.echo(f"match: {run.complete()}")
         click.echo(f"notify: {jobs.notify_alerts(config, store)} message(s) queued")
         sent = jobs.send_queued(config, store)
         click.echo(f"send: {sent}")

@@ -284,10 +284,7 @@ def match_new(
     Works in batches; each batch's matches, alerts and "matched" marks are one transaction,
     so stopping between batches loses nothing and repeats nothing.
     """
-    run = MatchRun(config, store, lambda: vault, lambda: matcher, should_stop)
-    run.start()  # recorded, and calibrated, even when nothing is new
-    run.step()
-    return run.finish()
+    return MatchRun(config, store, lambda: vault, lambda: matcher, should_stop).complete()
 
 
 class MatchRun:
@@ -325,6 +322,14 @@ class MatchRun:
         self.run_id = self.store.start_run("match")
         self.context = prepare_match(self.config, self.store, self._vault(), self.matcher)
         self.alerts_before = self.store.count("alerts")
+
+    def complete(self) -> StepReport:
+        """The rest, whole, and the report; the run is recorded, and the matcher
+        calibrated, even when nothing was new."""
+        if self.context is None:
+            self.start()
+        self.step()
+        return self.finish()
 
     def finish(self) -> StepReport:
         """The report of every step (and the run recorded in the store, if one started)."""
