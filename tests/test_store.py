@@ -190,6 +190,22 @@ def test_full_text_search_finds_words_and_phrases(database):
         assert store.search_items(["quay"], 10) == []
 
 
+def test_marking_items_matched_leaves_their_search_entries_alone(tmp_path):
+    """The matcher marks every item it read; that must not rewrite the item's full-text
+    entry (an update trigger on every column did: three writes per item where one will do)."""
+    with open_store(tmp_path / "ls.db") as store:
+        for n in range(20):
+            store.add_item(make_item(n, f"The north quay closes on day {n}."), f"u{n}", f"h{n}")
+        connection = store.db.conn
+        before = connection.total_changes
+        store.mark_matched([f"i{n}" for n in range(20)])
+        assert connection.total_changes - before == 20  # the items' rows, nothing else
+        assert len(store.search_items(["quay"], 50)) == 20  # still found
+        connection.execute("update items set text = 'A bakery opened.' where id = 'i3'")
+        assert [i.id for i in store.search_items(["bakery"], 50)] == ["i3"]  # text re-indexed
+        assert len(store.search_items(["quay"], 50)) == 19
+
+
 def test_vectors_round_trip_as_float32(database):
     import numpy as np
 
