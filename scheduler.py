@@ -157,6 +157,13 @@ def serve(config: Config, verbose: bool = False) -> None:
         lock = SchedulerLock(config.database)
     else:
         service = Service(config, verbose=verbose)
+    try:
+        _serve(config, service, lock)
+    finally:
+        service.close()  # the crawl process on standby ends with the service
+
+
+def _serve(config: Config, service, lock) -> None:
     service.check()
     service.load_model()
     running: list[BlockingScheduler] = []

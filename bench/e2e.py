@@ -259,9 +259,11 @@ def service_child(config_path: str, source: str) -> None:
     service = Service(load_config(config_path))
     service.load_model()
     service.process()  # nothing new: briefs prepared, the kept calibration restored
+    time.sleep(2)  # a running service is idle between crawls: its standby crawl has imported
     started = time.perf_counter()
     service.crawl_source(source)
     print(f"{time.perf_counter() - started:.3f}")
+    service.close()
 
 
 def bare_model_rates(corpus: dict[str, list[tuple[str, str]]]) -> dict[str, float]:

@@ -15,6 +15,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -64,8 +65,10 @@ def crawl(
     log_file: Path | None = None,
     terse: bool = False,
     meanwhile=None,
+    standby: Standby | None = None,
 ) -> StepReport:
-    """Crawl the given sources once, in a child process (a fresh Twisted reactor each time).
+    """Crawl the given sources once, in a child process (a fresh Twisted reactor each time):
+    the one `standby` has waiting, if any, else a new one.
 
     terse: the child logs no Scrapy internals and no tracebacks (the command line's default).
 
@@ -85,17 +88,17 @@ def crawl(
         report.errors.append(diskspace.paused_message(space))
         return report
     run_id = store.start_run("crawl", ",".join(s.name for s in sources))
-    command = [sys.executable, "-m", "spiders.crawl", "--log-level", log_level]
+    arguments = ["--log-level", log_level]
     if log_file:
-        command += ["--log-file", str(log_file)]
+        arguments += ["--log-file", str(log_file)]
     if terse:
-        command.append("--terse")
+        arguments.append("--terse")
     if config.path:
-        command += ["--config", str(config.path)]
+        arguments += ["--config", str(config.path)]
     for source in sources:
-        command += ["--source", source.name]
+        arguments += ["--source", source.name]
     started = now()
-    output, status, stopped = _run_child(command, should_stop, meanwhile)
+    output, status, stopped = _run_child(arguments, should_stop, meanwhile, standby)
     if stopped:
         report.errors.append(f"crawl {stopped} (exit status {status})")
     try:
@@ -137,15 +140,79 @@ def crawl_environment() -> dict[str, str]:
     }
 
 
-def _run_child(command: list[str], should_stop, meanwhile=None) -> tuple[str, int, str | None]:
-    """Run the crawl process; stop it on request or after CRAWL_TIMEOUT_SECONDS; call
-    `meanwhile` between checks.
+CRAWL_MODULE = [sys.executable, "-m", "spiders.crawl"]
+
+
+def _start_crawl_process(arguments: list[str], stdin=None) -> subprocess.Popen:
+    env = crawl_environment() | {"LEAKSENTRY_CRAWL_PARENT": str(os.getpid())}  # see spiders.crawl
+    # umask 077: the log file it may create (after logrotate moved it) is private (0600)
+    return subprocess.Popen(
+        CRAWL_MODULE + arguments,
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        umask=0o077,
+    )
+
+
+class Standby:
+    """One crawl process started ahead of time, its imports done, waiting for its arguments
+    (``spiders.crawl --standby``). The service keeps one, started when the model is loaded
+    and again after each crawl, so the next crawl skips the half second of imports and the
+    model does not wait for it. `take` gives it away (None if there is none, or it died);
+    `close` ends a waiting one (closing its stdin: it exits)."""
+
+    def __init__(self, config: Config):
+        self._lock = threading.Lock()
+        self._waiting: subprocess.Popen | None = None
+        # the configuration is named only so `ps` tells whose crawl process it is
+        self._arguments = ["--standby"] + (["--config", str(config.path)] if config.path else [])
+
+    def prepare(self) -> None:
+        with self._lock:
+            if self._waiting is None or self._waiting.poll() is not None:
+                self._waiting = _start_crawl_process(self._arguments, stdin=subprocess.PIPE)
+
+    def take(self, arguments: list[str]) -> subprocess.Popen | None:
+        """The waiting process, running the crawl of these arguments."""
+        with self._lock:
+            child, self._waiting = self._waiting, None
+        if child is None:
+            return None
+        try:
+            child.stdin.write(json.dumps(arguments) + "\n")
+            child.stdin.close()
+            child.stdin = None  # communicate() would flush it again
+        except OSError:  # it died meanwhile (its parent thread ended, a signal): start anew
+            child.wait()
+            return None
+        return child
+
+    def close(self) -> None:
+        with self._lock:
+            child, self._waiting = self._waiting, None
+        if child is not None:
+            child.stdin.close()
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+            child.stdout.close()
+
+
+def _run_child(
+    arguments: list[str], should_stop, meanwhile=None, standby: Standby | None = None
+) -> tuple[str, int, str | None]:
+    """Run the crawl process (the standby's, if it has one waiting); stop it on request or
+    after CRAWL_TIMEOUT_SECONDS; call `meanwhile` between checks.
 
     Returns its output, its exit status and, when it was stopped, why ("stopped" or "timed
     out"). A crawl stopped with SIGTERM still prints its results (what it stored)."""
-    env = crawl_environment() | {"LEAKSENTRY_CRAWL_PARENT": str(os.getpid())}  # see spiders.crawl
-    # umask 077: the log file it may create (after logrotate moved it) is private (0600)
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env, umask=0o077)
+    child = standby.take(arguments) if standby is not None else None
+    if child is None:
+        child = _start_crawl_process(arguments)
     waited = 0.0
     while True:
         try:

@@ -60,11 +60,18 @@ class Service:
         self.stopping = threading.Event()
         self._process_lock = threading.Lock()
         self._matcher = None
+        self.standby = jobs.Standby(config)
 
     def load_model(self) -> None:
-        """Load the embedding model once, before the first job needs it."""
+        """Load the embedding model once, before the first job needs it; and start the first
+        crawl process on standby (jobs.Standby)."""
         self._matcher = jobs.make_matcher(self.config)
         log.info("model %s loaded", self.config.model)
+        self.standby.prepare()
+
+    def close(self) -> None:
+        """End the crawl process on standby."""
+        self.standby.close()
 
     def check(self) -> None:
         """Fail fast at start-up: the database opens and the key opens it."""
@@ -92,6 +99,7 @@ class Service:
                 log_file=self.config.log_file,
                 terse=not self.verbose,
                 meanwhile=lambda: self.match_meanwhile(store, early),
+                standby=self.standby,
             )
             if early.context is not None:
                 log.info("match while crawling %s: %s", name, early.finish())
@@ -100,6 +108,8 @@ class Service:
         if not report.counts.get("paused"):
             log.info("crawl %s: %s new item(s)", name, report.counts["stored"])
         self.process()
+        if not self.stopping.is_set():
+            self.standby.prepare()  # for the next crawl, once this one's work is done
 
     def match_meanwhile(self, store: Store, early: jobs.MatchRun) -> None:
         """While a crawl runs: match the full batches it stored so far and send what they

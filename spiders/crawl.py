@@ -7,6 +7,7 @@ store (last success, last error, items stored), so "no alert" can be told from "
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import json
 import logging
@@ -20,6 +21,7 @@ import sys
 import scrapy.core.downloader.handlers.http11  # noqa: F401
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
+from scrapy.utils.misc import load_object
 
 from leaksentry.config import Config, Source, load_config
 from leaksentry.errors import LeaksentryError
@@ -167,8 +169,47 @@ def _terse_logging() -> None:
         handler.addFilter(_NoTraceback())
 
 
+STANDBY = "--standby"
+
+
+def wait_on_standby() -> list[str] | None:
+    """``--standby``: import what a crawl will load, then wait for the crawl's own arguments
+    (one JSON list on stdin); None when stdin closes first (the service stopped or no longer
+    needs it).
+
+    Why: a crawl process spends about half a second importing Scrapy, Twisted, its
+    components and trafilatura before its first request. The service starts the next crawl
+    process when the last one ends, so a scheduled crawl begins at once (``jobs.Standby``)."""
+    settings = Settings()
+    settings.setmodule(project_settings, priority="project")
+    for name in (
+        "DOWNLOAD_HANDLERS_BASE",
+        "DOWNLOAD_HANDLERS",
+        "DOWNLOADER_MIDDLEWARES_BASE",
+        "DOWNLOADER_MIDDLEWARES",
+        "SPIDER_MIDDLEWARES_BASE",
+        "SPIDER_MIDDLEWARES",
+        "EXTENSIONS_BASE",
+        "EXTENSIONS",
+        "ITEM_PIPELINES",
+    ):
+        for path, order in settings.getdict(name).items():
+            if isinstance(path, str) and order is not None:
+                with contextlib.suppress(Exception):  # the crawl itself will say what is wrong
+                    load_object(path)
+    import trafilatura  # noqa: F401 (spiders.article imports it when a page is read)
+
+    line = sys.stdin.readline()
+    return json.loads(line) if line.strip() else None
+
+
 def main(argv: list[str] | None = None) -> int:
     die_with_parent()
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == [STANDBY]:  # what follows it only names the configuration for `ps`
+        argv = wait_on_standby()
+        if argv is None:
+            return 0
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--config", help="leaksentry TOML configuration")
     parser.add_argument("--source", action="append", default=[], help="source name (repeatable)")

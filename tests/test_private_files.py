@@ -66,9 +66,11 @@ def test_database_wal_and_log_file_are_created_0600(site, tmp_path, open_umask):
         assert mode(old) == 0o600 and mode(tmp_path / "old.db-wal") == 0o600
 
 
-def test_the_crawl_process_gets_no_key_and_no_secret(monkeypatch):
+@pytest.mark.parametrize("started", ["for the crawl", "ahead, on standby"])
+def test_the_crawl_process_gets_no_key_and_no_secret(monkeypatch, tmp_path, started):
     """The crawl child inherits the environment minus leaksentry's secrets: the key, the SMTP
-    login and the chat channels' URLs. It keeps what it needs (the configuration's path)."""
+    login and the chat channels' URLs. It keeps what it needs (the configuration's path).
+    The same holds for a crawl process started ahead of time (jobs.Standby)."""
     secrets = {
         "LEAKSENTRY_KEY": "a2V5LWZvci10aGUtdGVzdC1vbmx5LW5vdC1hLXJlYWwta2V5",
         "LEAKSENTRY_SMTP_USER": "relay-user",
@@ -78,8 +80,19 @@ def test_the_crawl_process_gets_no_key_and_no_secret(monkeypatch):
     for name, value in secrets.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("LEAKSENTRY_CONFIG", "leaksentry.toml")
-    show = "import os, json; print(json.dumps(sorted(os.environ)))"
-    output, status, _stopped = jobs._run_child([sys.executable, "-c", show], lambda: False)
+    # the crawl module replaced by a probe: it reads its arguments (as a standby does when
+    # it has them on stdin) and prints the names in its environment
+    show = (
+        "import os, sys, json\n"
+        "if '--standby' in sys.argv: sys.stdin.readline()\n"
+        "print(json.dumps(sorted(os.environ)))"
+    )
+    monkeypatch.setattr(jobs, "CRAWL_MODULE", [sys.executable, "-c", show])
+    standby = None
+    if started == "ahead, on standby":
+        standby = jobs.Standby(load_config(write_config(tmp_path)))
+        standby.prepare()
+    output, status, _stopped = jobs._run_child([], lambda: False, standby=standby)
     assert status == 0
     seen = set(__import__("json").loads(output))
     assert not seen & set(secrets), sorted(seen & set(secrets))
