@@ -11,7 +11,9 @@ def test_the_batch_form_of_a_tail_gives_the_same_rates_as_one_value_at_a_time():
     for tail in [*tails, default_topic_tail("social"), default_topic_tail("news")]:
         values = np.concatenate([rng.uniform(-0.5, 1.5, 300), tail.values[:25], [tail.start]])
         one_by_one = [tail.rate(float(v)) for v in values]
-        np.testing.assert_array_equal(tail.rates(values), one_by_one)
+        # equal to the last bit or two: numpy's vectorised exp may round the last bit
+        # differently from the scalar one on some CPUs (seen on a CI machine)
+        np.testing.assert_allclose(tail.rates(values), one_by_one, rtol=1e-13, atol=0)
 
 
 def test_topic_information_grows_with_closeness_and_never_drops_below_zero():
