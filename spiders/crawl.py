@@ -30,9 +30,15 @@ from spiders import settings as project_settings
 from spiders.kinds import SPIDERS
 
 
-def crawl_settings(config: Config, log_level: str = "INFO") -> Settings:
+def project_crawl_settings() -> Settings:
+    """Scrapy's defaults with the project's settings (spiders/settings.py) over them."""
     settings = Settings()
     settings.setmodule(project_settings, priority="project")
+    return settings
+
+
+def crawl_settings(config: Config, log_level: str = "INFO") -> Settings:
+    settings = project_crawl_settings()
     settings.set("LEAKSENTRY_DATABASE", str(config.database), priority="project")
     settings.set("DOWNLOAD_TIMEOUT", config.download_timeout, priority="project")
     # a source's own host is allowed for that source and port only (spiders.guard)
@@ -180,8 +186,7 @@ def wait_on_standby() -> list[str] | None:
     Why: a crawl process spends about half a second importing Scrapy, Twisted, its
     components and trafilatura before its first request. The service starts the next crawl
     process when the last one ends, so a scheduled crawl begins at once (``jobs.Standby``)."""
-    settings = Settings()
-    settings.setmodule(project_settings, priority="project")
+    settings = project_crawl_settings()
     for name in (
         "DOWNLOAD_HANDLERS_BASE",
         "DOWNLOAD_HANDLERS",
