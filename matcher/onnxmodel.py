@@ -10,7 +10,9 @@ only load it.
 
 Only models that pool by the mean of their token vectors (all-MiniLM-L6-v2 and most
 sentence-transformers models) are supported; others are refused with a clear error and can
-run with `model_runtime = "torch"`.
+run with sentence-transformers itself (`model = "FOLDER@torch"`). Folders saved by
+sentence-transformers 5 and by 6 (which writes its pooling and length settings differently)
+are both read.
 """
 
 from __future__ import annotations
@@ -85,33 +87,38 @@ def _quietly():
 
 
 def _export(model_path: str, out: Path) -> None:
-    """torch's ONNX export of the model's transformer (token vectors out)."""
+    """torch's ONNX export of the model's transformer (token vectors out). Its inputs are
+    those of INPUTS the model takes: MPNet and RoBERTa models have no token types."""
+    import inspect
+
     import torch
     from transformers import AutoModel, AutoTokenizer
 
     model = AutoModel.from_pretrained(model_path, local_files_only=True).eval()
     tokenizer = AutoTokenizer.from_pretrained(model_path, local_files_only=True)
+    takes = inspect.signature(model.forward).parameters
+    names = [name for name in INPUTS if name in takes]
 
     class TokenVectors(torch.nn.Module):
         def __init__(self, inner):
             super().__init__()
             self.inner = inner
 
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.inner(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            ).last_hidden_state
+        def forward(self, *inputs):
+            return self.inner(**dict(zip(names, inputs, strict=True))).last_hidden_state
 
     sample = tokenizer(
         ["a short one", "and a longer second one"], padding=True, return_tensors="pt"
     )
-    axes = {name: {0: "batch", 1: "tokens"} for name in (*INPUTS, "token_vectors")}
+    if "token_type_ids" in names and "token_type_ids" not in sample:
+        sample["token_type_ids"] = torch.zeros_like(sample["input_ids"])
+    axes = {name: {0: "batch", 1: "tokens"} for name in (*names, "token_vectors")}
     with torch.no_grad():
         torch.onnx.export(
             TokenVectors(model),
-            tuple(sample[name] for name in INPUTS),
+            tuple(sample[name] for name in names),
             str(out),
-            input_names=list(INPUTS),
+            input_names=names,
             output_names=["token_vectors"],
             dynamic_axes=axes,
             opset_version=17,
@@ -125,20 +132,28 @@ class OnnxModel:
     def __init__(self, model_path: str, int8: bool = False, threads: int | None = None):
         folder = Path(model_path)
         pooling = _read_json(folder / "1_Pooling" / "config.json")
-        if not pooling.get("pooling_mode_mean_tokens"):
+        # sentence-transformers 5 wrote pooling_mode_mean_tokens, 6 writes pooling_mode
+        if not (pooling.get("pooling_mode_mean_tokens") or pooling.get("pooling_mode") == "mean"):
             raise ModelNotFound(
-                f'model at {folder} does not pool by mean tokens; set model_runtime = "torch"'
+                f"model at {folder} does not pool by mean tokens; "
+                f'run it with sentence-transformers: model = "{folder}@torch"'
             )
         import onnxruntime
         from tokenizers import Tokenizer
 
-        max_tokens = int(
-            _read_json(folder / "sentence_bert_config.json").get("max_seq_length", 256)
-        )
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        self.tokenizer.enable_truncation(max_tokens)
-        self.tokenizer.enable_padding()
-        self.dimension = int(pooling["word_embedding_dimension"])
+        # the length sentence-transformers cuts at: its own setting (5), else the tokenizer's (6)
+        truncation = self.tokenizer.truncation or {}
+        max_tokens = _read_json(folder / "sentence_bert_config.json").get("max_seq_length")
+        self.tokenizer.enable_truncation(int(max_tokens or truncation.get("max_length") or 256))
+        # pad to the batch's longest text, with the model's own pad token (MPNet's is 1)
+        padding = self.tokenizer.padding or {}
+        self.tokenizer.enable_padding(
+            pad_id=padding.get("pad_id", 0), pad_token=padding.get("pad_token", "[PAD]")
+        )
+        self.dimension = int(
+            pooling.get("word_embedding_dimension") or pooling["embedding_dimension"]
+        )
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
         options.log_severity_level = 3  # its own warnings are not the operator's business
@@ -149,6 +164,7 @@ class OnnxModel:
         self.session = onnxruntime.InferenceSession(
             str(onnx_copy(model_path, int8)), options, providers=["CPUExecutionProvider"]
         )
+        self.inputs = {i.name for i in self.session.get_inputs()}
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Unit-length float32 vectors; texts sorted by length so batches pad little."""
@@ -162,7 +178,7 @@ class OnnxModel:
                 "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
                 "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
             }
-            tokens = self.session.run(None, feed)[0]
+            tokens = self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})[0]
             mask = feed["attention_mask"][..., None].astype(np.float32)
             mean = (tokens * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
             out[rows] = mean / np.maximum(np.linalg.norm(mean, axis=1, keepdims=True), 1e-12)

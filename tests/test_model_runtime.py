@@ -102,3 +102,45 @@ def test_the_matcher_decides_the_same_with_every_runtime(embedder, original, int
         matches = matcher.score([prepared], matcher.prepare_items(items), all_scores=True)
         decided.append({m.item_id: m.alert for m in matches})
     assert decided[0] == decided[1] == decided[2] and decided[0].get("leak") is True
+
+
+@pytest.fixture(scope="module")
+def model_without_token_types(tmp_path_factory):
+    """A small MPNet model (random weights, the installed model's tokenizer) saved as a
+    sentence-transformers folder: MPNet, like RoBERTa, takes no token types."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+    from transformers import AutoTokenizer, MPNetConfig, MPNetModel
+
+    raw = tmp_path_factory.mktemp("mpnet-raw")
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model_path(MODEL), local_files_only=True)
+    config = MPNetConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=258,
+    )
+    torch.manual_seed(7)
+    MPNetModel(config).save_pretrained(raw)
+    tokenizer.save_pretrained(raw)
+    folder = tmp_path_factory.mktemp("mpnet")
+    transformer = Transformer(str(raw), max_seq_length=128)
+    pooling = Pooling(32, pooling_mode="mean")
+    SentenceTransformer(modules=[transformer, pooling, Normalize()]).save(str(folder))
+    return str(folder)
+
+
+def test_a_model_without_token_types_runs_in_onnx_with_its_own_vectors(
+    model_without_token_types, tmp_path, monkeypatch
+):
+    """Any local sentence-transformers folder can be named; the default runtime exports
+    only the inputs the model takes (an MPNet model has no token types)."""
+    monkeypatch.setenv("LEAKSENTRY_CACHE", str(tmp_path))
+    onnx = Embedder(model_without_token_types)
+    torch_model = Embedder(f"{model_without_token_types}@torch")
+    assert onnx.runtime == "onnx" and onnx.dimension == 32
+    agreement = (onnx._encode(TEXTS) * torch_model._encode(TEXTS)).sum(axis=1)
+    assert agreement.min() >= 0.99999, agreement
