@@ -6,6 +6,9 @@ briefs against a stream that is almost entirely unrelated to any of them.
   leak-dev            leak-dev briefs x leak-dev items (labelled only)
   leak-dev+bg         leak-dev briefs x leak-dev items + background/items.jsonl
   ecb-sparse+bg       ecb/briefs_sparse.jsonl x ECB+ items and posts + background/items.jsonl
+  ecb-rest+bg         the 44 ECB+ briefs of the 22 topics briefs_sparse.jsonl leaves out x the
+                      same stream: the matcher's rules and constants were set looking at
+                      leak-dev and the sparse set, so this run tells whether they carry over
 
 Every run calibrates its background model on background/items.jsonl (`backtest
 --background`), as the service calibrates on a fixed, refreshed sample of its stream. The
@@ -55,6 +58,12 @@ RUNS = {
         ["ecb/items.jsonl", "ecb/posts.jsonl", "background/items.jsonl"],
         True,
         "news >= 0.90, posts >= 0.40; <= 1 FA per brief; bg <= 0.05 /brief/10k",
+    ),
+    "ecb-rest+bg": (
+        "ecb/briefs.jsonl",  # less the sparse set's topics (rest_briefs)
+        ["ecb/items.jsonl", "ecb/posts.jsonl", "background/items.jsonl"],
+        True,
+        "the topics the sparse set leaves out: not looked at while setting the rules",
     ),
 }
 LABELS = {"leak-dev": "leak-dev/labels.jsonl", "ecb": "ecb/labels.jsonl"}
@@ -113,6 +122,8 @@ def run(name: str, eval_dir: Path, work: Path, model: str, baselines: bool, cach
 
     briefs_file, item_files, with_background, goal = RUNS[name]
     briefs = eval_dir / briefs_file
+    if name == "ecb-rest+bg":
+        briefs = rest_briefs(eval_dir, work)
     items = [str(eval_dir / f) for f in item_files]
     background = [str(eval_dir / BACKGROUND)]
     out = work / f"{name}-alerts.jsonl"
@@ -148,7 +159,8 @@ def run(name: str, eval_dir: Path, work: Path, model: str, baselines: bool, cach
     if with_background:
         command += ["--background", *background]
     if baselines:
-        command += ["--baselines", str(baseline_scores(name, briefs, items, work, model))]
+        scores = baseline_scores(name, briefs, items, work, model, eval_dir)
+        command += ["--baselines", str(scores)]
     report = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     print(report, end="")
     figures = json.loads((work / f"{name}-figures.json").read_text())
@@ -168,6 +180,22 @@ def run(name: str, eval_dir: Path, work: Path, model: str, baselines: bool, cach
     return line, read_alerts(out)
 
 
+def rest_briefs(eval_dir: Path, work: Path) -> Path:
+    """ECB+'s briefs of the topics ecb/briefs_sparse.jsonl does not watch ("12ecbplus" is
+    topic 12), written to the work folder."""
+
+    def topic(line: str) -> str:
+        return json.loads(line)["id"].split("ecb")[0]
+
+    sparse = {topic(line) for line in (eval_dir / "ecb/briefs_sparse.jsonl").open()}
+    out = work / "ecb-rest-briefs.jsonl"
+    with out.open("w", encoding="utf-8") as handle:
+        for line in (eval_dir / "ecb/briefs.jsonl").open(encoding="utf-8"):
+            if line.strip() and topic(line) not in sparse:
+                handle.write(line)
+    return out
+
+
 def read_alerts(path: Path) -> set[tuple[str, str]]:
     with path.open(encoding="utf-8") as handle:
         return {(row["brief_id"], row["item_id"]) for row in map(json.loads, handle)}
@@ -185,7 +213,9 @@ def stability(alone: set, mixed: set, eval_dir: Path) -> str:
     )
 
 
-def baseline_scores(name: str, briefs: Path, items: list[str], work: Path, model: str) -> Path:
+def baseline_scores(
+    name: str, briefs: Path, items: list[str], work: Path, model: str, eval_dir: Path
+) -> Path:
     """Keyword, BM25 and plain-cosine scores for every pair (kept between runs)."""
     from matcher.embedder import resolve_model_path
 
@@ -195,7 +225,7 @@ def baseline_scores(name: str, briefs: Path, items: list[str], work: Path, model
         started = time.perf_counter()
         command = [
             sys.executable,
-            str(briefs.parent.parent / "baselines.py"),
+            str(eval_dir / "baselines.py"),
             "--briefs",
             str(briefs),
             "--items",
