@@ -41,6 +41,17 @@ def standby_processes() -> list[int]:
     return pids
 
 
+def started_standby(standby: jobs.Standby, seconds: float = 10) -> list[int]:
+    """The standby processes once one shows in /proc: a scan made the instant after the
+    start found none once in CI, so look again for a while (and say how it ended if none)."""
+    deadline = time.monotonic() + seconds
+    while not (found := standby_processes()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child = standby._waiting
+    assert found, f"no process on standby (exit status {child.poll() if child else 'none'})"
+    return found
+
+
 def gone(pid: int, seconds: float = 15) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -74,7 +85,7 @@ def test_the_crawl_runs_in_the_process_on_standby_and_stores_everything(timeline
     try:
         standby.prepare()
         standby.prepare()  # one waits, never two
-        (waiting,) = standby_processes()
+        (waiting,) = started_standby(standby)
         cmdline = Path(f"/proc/{waiting}/cmdline").read_bytes()
         assert str(config.path).encode() in cmdline  # `ps` tells whose crawl it is
         with open_store(config.database) as store:
@@ -83,7 +94,7 @@ def test_the_crawl_runs_in_the_process_on_standby_and_stores_everything(timeline
         assert gone(waiting), "the process on standby was not the one that crawled"
         assert standby_processes() == []
         standby.prepare()
-        (following,) = standby_processes()
+        (following,) = started_standby(standby)
         assert following != waiting
     finally:
         standby.close()
@@ -95,7 +106,7 @@ def test_a_standby_that_died_is_replaced_by_a_fresh_crawl(timeline_config):
     standby = jobs.Standby(config)
     try:
         standby.prepare()
-        (waiting,) = standby_processes()
+        (waiting,) = started_standby(standby)
         os.kill(waiting, signal.SIGKILL)
         assert gone(waiting)
         with open_store(config.database) as store:
@@ -109,7 +120,7 @@ def test_a_standby_whose_parent_closes_its_stdin_exits_without_crawling(timeline
     config = timeline_config
     standby = jobs.Standby(config)
     standby.prepare()
-    (waiting,) = standby_processes()
+    (waiting,) = started_standby(standby)
     standby.close()
     assert gone(waiting)
     with open_store(config.database) as store:
